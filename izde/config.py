@@ -1,0 +1,162 @@
+"""One strict configuration tree: defaults, then a YAML file, then IZDE_* environment variables.
+
+Unknown keys are rejected so that a typo in a deployment's settings fails loudly instead of silently
+running with a default. Nested fields use a double underscore in the environment, e.g.
+``IZDE_MATCH__THRESHOLD=0.42``.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from platformdirs import user_data_path
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from izde.errors import ConfigError
+
+CONFIG_FILE_NAME = "config.yaml"
+_YAML_FILE: ContextVar[Path | None] = ContextVar("izde_yaml_file", default=None)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VisionSettings(_Strict):
+    detector: Literal["hog", "mmod"] = Field(
+        "hog", description="Face detector: dlib's HOG (fast, frontal faces) or the MMOD CNN (slower, more poses)."
+    )
+    detector_backend: Literal["dlib", "onnx"] = Field(
+        "dlib", description="What runs the MMOD CNN: dlib itself or izde's ONNX export of the same network."
+    )
+    embedder: Literal["dlib", "onnx"] = Field(
+        "dlib", description="What runs the face descriptor network: dlib itself or izde's ONNX export of it."
+    )
+    upsample: int = Field(
+        1, ge=0, le=3, description="Times the image is upsampled before detection; each step finds faces ~1/2 smaller."
+    )
+    onnx_device: Literal["cpu", "cuda", "auto"] = Field(
+        "auto", description="ONNX Runtime provider: the CUDA provider when 'auto' finds a GPU, else the CPU."
+    )
+
+
+class MatchSettings(_Strict):
+    threshold: float = Field(
+        0.45,
+        gt=0.0,
+        lt=2.0,
+        description=(
+            "Largest Euclidean distance between a track's fused descriptor and a reference template that counts "
+            "as a candidate match. dlib's customary 0.6 falsely matches most non-enrolled people against a "
+            "watchlist of hundreds; see docs for the measurements behind the default."
+        ),
+    )
+
+
+class PipelineSettings(_Strict):
+    analysis_fps: float = Field(
+        5.0, gt=0.0, le=120.0, description="Frames analysed per second of video; the others are skipped, not queued."
+    )
+    best_shots: int = Field(3, ge=1, le=10, description="Best shots kept per track and fused for matching.")
+    cooldown_s: float = Field(
+        60.0, ge=0.0, description="After an alert for a person on a camera, further tracks of them there stay silent."
+    )
+    track_max_gap_s: float = Field(
+        1.0, gt=0.0, description="A track with no detection for this long (source time) is closed."
+    )
+    min_face_px: int = Field(
+        36, ge=16, description="Faces narrower than this (pixels) are counted but not recognised: too few pixels."
+    )
+    min_quality: float = Field(0.2, ge=0.0, le=1.0, description="Shots below this quality are never embedded.")
+    max_embeds_per_track: int = Field(
+        6, ge=1, description="Cap on descriptor computations per track; bounds cost in crowds."
+    )
+    stream_retries: int = Field(5, ge=0, description="Reconnect attempts for a live stream that drops.")
+    stream_backoff_s: float = Field(1.0, gt=0.0, description="First reconnect delay; doubles on each attempt.")
+
+
+class EnrolmentSettings(_Strict):
+    min_face_px: int = Field(
+        64, ge=32, description="A reference face narrower than this (pixels) is refused as too small."
+    )
+    min_sharpness: float = Field(
+        25.0, ge=0.0, description="Variance of the Laplacian of the aligned chip below which a photo is too blurred."
+    )
+
+
+def default_home() -> Path:
+    return user_data_path("izde", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """All of izde's settings. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IZDE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    home: Path = Field(default_factory=default_home, description="Data directory: database, photos, evidence.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is the SQLite file izde.db in the data directory."
+    )
+    vision: VisionSettings = VisionSettings()
+    match: MatchSettings = MatchSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    enrolment: EnrolmentSettings = EnrolmentSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments win over the environment, which wins over the YAML file.
+        yaml_file = _YAML_FILE.get()
+        if yaml_file is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'izde.db'}"
+
+
+def load_settings(home: Path | str | None = None, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Settings from the YAML file (``--config``, ``IZDE_CONFIG`` or ``HOME/config.yaml``), env and overrides."""
+    home_path = Path(home) if home is not None else Path(os.environ["IZDE_HOME"]) if "IZDE_HOME" in os.environ else None
+    cfg = Path(config_file) if config_file else Path(os.environ["IZDE_CONFIG"]) if "IZDE_CONFIG" in os.environ else None
+    if cfg is None:
+        guess = (home_path or default_home()) / CONFIG_FILE_NAME
+        cfg = guess if guess.is_file() else None
+    elif not cfg.is_file():
+        raise ConfigError(f"configuration file {cfg} does not exist", "check --config or IZDE_CONFIG")
+    if cfg is not None:
+        try:
+            data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"cannot read configuration file {cfg}: {e}") from e
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"configuration file {cfg} must hold a mapping of settings")
+    values = dict(overrides)
+    if home_path is not None:
+        values["home"] = home_path
+    token = _YAML_FILE.set(cfg)
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        raise ConfigError(f"invalid configuration: {e}", "see 'izde config show' for the fields") from e
+    finally:
+        _YAML_FILE.reset(token)

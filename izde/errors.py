@@ -1,0 +1,49 @@
+"""Errors that users see. Each says what went wrong and, where possible, what to do about it."""
+
+from __future__ import annotations
+
+
+class IzdeError(Exception):
+    """Base class of errors reported to users with a clear message and a non-zero exit status."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidInput(IzdeError):
+    """A value given by the user is malformed or out of range."""
+
+    exit_code = 2
+
+
+class ImageError(InvalidInput):
+    """A file is not a readable image."""
+
+
+class EnrolmentRejected(InvalidInput):
+    """A reference photo fails the enrolment quality gate; nothing was stored."""
+
+
+class SourceError(IzdeError):
+    """A video source cannot be opened or read."""
+
+    exit_code = 3
+
+
+class NotFound(IzdeError):
+    """A named record does not exist."""
+
+    exit_code = 4
+
+
+class ConfigError(IzdeError):
+    """The configuration is invalid."""
+
+    exit_code = 2

@@ -1,0 +1,1 @@
+"""Watchlist persons, reference photos, templates and the 1:N index."""
