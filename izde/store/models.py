@@ -58,7 +58,10 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     photos: Mapped[list[ReferencePhoto]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", passive_deletes=True, order_by="ReferencePhoto.created_at"
+        back_populates="person",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ReferencePhoto.created_at",
     )
 
 

@@ -1,0 +1,1 @@
+"""The ``izde`` command line."""

@@ -1,0 +1,60 @@
+"""``izde bench``: speed measurements that compare against a baseline in the same run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from izde.cli.common import err_console, print_json, settings, user_errors
+
+app = typer.Typer(help="Speed benchmarks, each compared side by side with a baseline in the same process.")
+
+
+def _data_dir(data: Path | None) -> Path:
+    import os
+
+    if data is not None:
+        return data
+    env = os.environ.get("IZDE_DATA")
+    return Path(env) if env else Path("../shared/data").resolve()
+
+
+@app.command("pipeline")
+def pipeline(
+    ctx: typer.Context,
+    video: Path | None = typer.Option(None, help="Video file (default: DATA/video/hamilton/short_hamilton_clip.mp4)."),
+    reference: list[Path] | None = typer.Option(
+        None, "--reference", "-r", help="Reference photo(s) to match (default: Lin-Manuel Miranda's)."
+    ),
+    data: Path | None = typer.Option(None, help="The shared data folder (default: $IZDE_DATA or ../shared/data)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """izde's default pipeline vs the per-frame baseline (HOG upsample 1 + a descriptor for every face)."""
+    with user_errors():
+        root = _data_dir(data)
+        video = video or root / "video/hamilton/short_hamilton_clip.mp4"
+        refs = reference or [root / "video/hamilton/lin-manuel-miranda.png"]
+        from izde.eval.bench_pipeline import compare
+
+        result = compare(video, refs, settings(ctx), log=lambda m: err_console.print(m, style="dim"))
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title=f"Pipeline on {video.name} (threshold {result['threshold']})")
+    for col in ("run", "seconds", "frames/s", "analysed", "faces", "descriptors", "alerts", "persons"):
+        table.add_column(col)
+    for r in result["runs"]:
+        table.add_row(
+            r["name"],
+            f"{r['seconds']:.1f}",
+            f"{r['fps']:.1f}",
+            str(r["frames_analysed"]),
+            str(r["faces"]),
+            str(r["descriptors"]),
+            str(r["alerts"]),
+            ", ".join(r["persons"]) or "-",
+        )
+    err_console.print(table)
+    err_console.print(f"izde is [bold]{result['speedup']:.1f}x[/] the baseline's frames per second")

@@ -1,0 +1,75 @@
+"""What every command shares: the settings from global options, JSON output, errors and progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from izde.config import Settings, load_settings
+from izde.errors import IzdeError
+
+err_console = Console(stderr=True)
+
+
+@dataclass
+class GlobalOptions:
+    home: Path | None = None
+    config: Path | None = None
+
+
+def options(ctx: typer.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+def settings(ctx: typer.Context, **overrides: Any) -> Settings:
+    opts = options(ctx)
+    return load_settings(home=opts.home, config_file=opts.config, **overrides)
+
+
+def _default(o: object) -> object:
+    if isinstance(o, datetime | date):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def print_json(value: object) -> None:
+    """One JSON document per line on stdout (progress and logs go to stderr)."""
+    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn izde's errors into a clear message on stderr and the error's exit status."""
+    try:
+        yield
+    except IzdeError as e:
+        err_console.print(f"[bold red]error:[/] {e.message}", highlight=False)
+        if e.hint:
+            err_console.print(f"[yellow]hint:[/] {e.hint}", highlight=False)
+        raise typer.Exit(e.exit_code) from None
+
+
+def setup_logging(verbose: bool) -> None:
+    # OpenCV's FFmpeg layer prints connection chatter for every retry; izde reports failures itself.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

@@ -1,0 +1,1 @@
+"""Sources, frame sampling, the per-camera watcher and alert emission."""

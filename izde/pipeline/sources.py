@@ -1,0 +1,306 @@
+"""Video sources: files, RTSP/HTTP streams, webcams and folders of images, sampled to the analysis rate.
+
+Files are paced by analysis (no frame is lost, skipped frames are only grabbed, not decoded to RGB).
+Live sources are read by a thread that keeps the stream drained; when analysis falls behind, the
+oldest waiting frame is dropped and counted, so memory stays bounded and alerts stay current.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from izde.errors import ImageError, SourceError
+from izde.vision.images import decode_image
+from izde.vision.types import Frame
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+_URL = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", re.IGNORECASE)
+
+
+class SourceKind(enum.StrEnum):
+    FILE = "file"
+    STREAM = "stream"
+    WEBCAM = "webcam"
+    FOLDER = "folder"
+
+    @property
+    def live(self) -> bool:
+        return self in (SourceKind.STREAM, SourceKind.WEBCAM)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    kind: SourceKind
+    location: str
+
+    def __str__(self) -> str:
+        return self.location
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Classify a source argument; files and folders must exist."""
+    text = text.strip()
+    if not text:
+        raise SourceError("no source given", "give a video file, a folder of images, a stream URL or a webcam index")
+    if _URL.match(text):
+        return SourceSpec(SourceKind.STREAM, text)
+    if text.isdigit():
+        return SourceSpec(SourceKind.WEBCAM, text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return SourceSpec(SourceKind.FOLDER, str(path))
+    if path.is_file():
+        return SourceSpec(SourceKind.FILE, str(path))
+    raise SourceError(f"source {text} does not exist", "check the path, or give a stream URL or webcam index")
+
+
+@dataclass(slots=True)
+class SourceStats:
+    frames_read: int = 0
+    frames_dropped: int = 0  # due for analysis but discarded because analysis was behind (live sources)
+    reconnects: int = 0
+    finished: bool = False  # the source was read to its end
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _bgr_to_rgb(bgr: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+class _Sampler:
+    """Decides which positions are due for analysis at ``fps`` analysed frames per second."""
+
+    def __init__(self, fps: float) -> None:
+        self.period = 1.0 / fps
+        self.next_due = 0.0
+
+    def due(self, position_s: float) -> bool:
+        # A small tolerance keeps a 30 fps file sampled at 5 fps on every 6th frame despite rounding.
+        if position_s + 1e-6 < self.next_due:
+            return False
+        self.next_due = max(self.next_due + self.period, position_s + self.period * 0.5)
+        return True
+
+
+def _open_capture(location: str | int, timeout_ms: int = 10_000) -> Any:
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+    if isinstance(location, int):
+        return cv2.VideoCapture(location)
+    return cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
+
+
+class FileSource:
+    live = False
+    continuous = True
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.stats = SourceStats()
+        self._cap = _open_capture(spec.location)
+        if not self._cap.isOpened():
+            raise SourceError(
+                f"cannot read video file {spec.location}: not a video, damaged, or an unsupported codec",
+                "check the file plays, or convert it to H.264 MP4",
+            )
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 1.0 <= fps <= 240.0 else 25.0
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+
+    def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
+        sampler = _Sampler(analysis_fps)
+        index = -1
+        try:
+            while not stop.is_set():
+                if not self._cap.grab():
+                    break
+                index += 1
+                self.stats.frames_read += 1
+                position = index / self.fps
+                if not sampler.due(position):
+                    continue
+                ok, bgr = self._cap.retrieve()
+                if not ok or bgr is None:
+                    break
+                yield Frame(_bgr_to_rgb(bgr), index, position, datetime.now(UTC))
+            else:
+                return
+            if self.stats.frames_read == 0:
+                self.stats.error = f"{self.spec.location} holds no decodable video frame"
+            elif self.frame_count and self.stats.frames_read < 0.98 * self.frame_count - 1:
+                self.stats.error = (
+                    f"{self.spec.location} ended early at frame {self.stats.frames_read} of {self.frame_count} "
+                    "(file truncated or damaged)"
+                )
+            else:
+                self.stats.finished = True
+        finally:
+            self._cap.release()
+
+
+class FolderSource:
+    """Each image is one frame; images are unrelated, so no track spans two of them."""
+
+    live = False
+    continuous = False
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.stats = SourceStats()
+        self.paths = sorted(p for p in Path(spec.location).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.paths:
+            raise SourceError(f"folder {spec.location} holds no image files", "expected .jpg, .png, ... files")
+
+    def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
+        failed = 0
+        for index, path in enumerate(self.paths):
+            if stop.is_set():
+                return
+            self.stats.frames_read += 1
+            try:
+                image = decode_image(path.read_bytes(), path.name)
+            except (ImageError, OSError) as e:
+                failed += 1
+                log.warning("skipping %s: %s", path.name, e)
+                continue
+            yield Frame(image, index, float(index), datetime.now(UTC))
+        if failed:
+            self.stats.error = f"{failed} of {len(self.paths)} images in {self.spec.location} could not be read"
+        else:
+            self.stats.finished = True
+
+
+class LiveSource:
+    """A stream or webcam read by a background thread into a small bounded queue."""
+
+    live = True
+    continuous = True
+
+    def __init__(
+        self,
+        spec: SourceSpec,
+        retries: int = 5,
+        backoff_s: float = 1.0,
+        queue_size: int = 2,
+        timeout_ms: int = 10_000,
+    ) -> None:
+        self.spec = spec
+        self.stats = SourceStats()
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.timeout_ms = timeout_ms
+        self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=queue_size)
+        self._location: str | int = int(spec.location) if spec.kind is SourceKind.WEBCAM else spec.location
+        self._cap = self._connect(first=True)
+
+    def _connect(self, first: bool = False) -> Any:
+        delay = self.backoff_s
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            cap = _open_capture(self._location, self.timeout_ms)
+            if cap.isOpened():
+                return cap
+            cap.release()
+            if attempt < attempts:
+                log.warning(
+                    "%s %s unreachable; retrying in %.1f s (attempt %d of %d)",
+                    self.spec.kind.value,
+                    self.spec.location,
+                    delay,
+                    attempt,
+                    attempts - 1,
+                )
+                time.sleep(delay)
+                delay *= 2
+        what = "cannot open" if first else "lost and could not reconnect to"
+        raise SourceError(
+            f"{what} {self.spec.kind.value} {self.spec.location} after {attempts} attempts",
+            "check the URL, credentials, network route and that the camera is on",
+        )
+
+    def _reader(self, analysis_fps: float, stop: threading.Event) -> None:
+        sampler = _Sampler(analysis_fps)
+        start = time.monotonic()
+        index = -1
+        cap = self._cap
+        try:
+            while not stop.is_set():
+                if not cap.grab():
+                    cap.release()
+                    self.stats.reconnects += 1
+                    log.warning("%s %s dropped; reconnecting", self.spec.kind.value, self.spec.location)
+                    try:
+                        cap = self._connect()
+                    except SourceError as e:
+                        self.stats.error = str(e)
+                        return
+                    continue
+                index += 1
+                self.stats.frames_read += 1
+                position = time.monotonic() - start
+                if not sampler.due(position):
+                    continue
+                ok, bgr = cap.retrieve()
+                if not ok or bgr is None:
+                    continue
+                frame = Frame(_bgr_to_rgb(bgr), index, position, datetime.now(UTC))
+                try:
+                    self._queue.put_nowait(frame)
+                except queue.Full:
+                    # Analysis is behind: drop the oldest frame, keep the newest.
+                    try:
+                        self._queue.get_nowait()
+                        self.stats.frames_dropped += 1
+                    except queue.Empty:
+                        pass
+                    self._queue.put_nowait(frame)
+        finally:
+            cap.release()
+            self._queue.put(None)
+
+    def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
+        thread = threading.Thread(target=self._reader, args=(analysis_fps, stop), name="izde-reader", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    frame = self._queue.get(timeout=0.5)
+                except queue.Empty:
+                    if stop.is_set() and not thread.is_alive():
+                        return
+                    continue
+                if frame is None:
+                    return
+                yield frame
+        finally:
+            stop.set()
+            thread.join(timeout=self.timeout_ms / 1000 + 2)
+            # A live source has no end: being stopped is the normal way it finishes.
+            if self.stats.error is None:
+                self.stats.finished = True
+
+
+Source = FileSource | FolderSource | LiveSource
+
+
+def open_source(spec: SourceSpec, retries: int = 5, backoff_s: float = 1.0) -> Source:
+    if spec.kind is SourceKind.FILE:
+        return FileSource(spec)
+    if spec.kind is SourceKind.FOLDER:
+        return FolderSource(spec)
+    return LiveSource(spec, retries=retries, backoff_s=backoff_s)

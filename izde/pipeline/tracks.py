@@ -1,0 +1,49 @@
+"""Per-track memory: the few best shots of one face, held only while the track lives.
+
+Nothing here is ever written anywhere. When a track closes without a match, its shots are dropped with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from izde.vision.types import F32, I32, Image
+
+
+@dataclass(slots=True)
+class Shot:
+    quality: float
+    chip: Image  # aligned 150x150 chip, the descriptor's input
+    crop: Image  # the face with a margin, for evidence if the track matches
+    others: I32  # (K, 4) boxes of other faces inside ``crop``, blurred before any evidence is stored
+    position_s: float
+    wall_time: datetime
+    descriptor: F32 | None = None
+
+
+@dataclass(slots=True)
+class TrackState:
+    id: int
+    first_seen_s: float
+    shots: list[Shot] = field(default_factory=list)  # best first
+    embeds: int = 0
+    alerted: set[str] = field(default_factory=set)
+
+    def offer(self, shot: Shot, keep: int, min_gain: float = 0.02) -> bool:
+        """Keep ``shot`` if it is among the ``keep`` best so far (by a margin, to avoid re-embedding noise)."""
+        if len(self.shots) >= keep and shot.quality < self.shots[-1].quality + min_gain:
+            return False
+        self.shots.append(shot)
+        self.shots.sort(key=lambda s: -s.quality)
+        del self.shots[keep:]
+        return shot in self.shots
+
+    def descriptors(self) -> F32:
+        ds = [s.descriptor for s in self.shots if s.descriptor is not None]
+        return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
+
+    def best_embedded(self) -> Shot | None:
+        return next((s for s in self.shots if s.descriptor is not None), None)

@@ -1,0 +1,154 @@
+"""The per-camera watcher: detect -> align -> track -> keep best shots -> embed -> match -> alert.
+
+Every face is analysed in memory only. A track that never matches leaves nothing but counts behind; a
+track that matches raises one alert per person, with one evidence crop, unless the same person was
+alerted on this camera within the cooldown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from izde.config import MatchSettings, PipelineSettings
+from izde.pipeline.evidence import blur_others, crop_region, others_in
+from izde.pipeline.tracks import Shot, TrackState
+from izde.vision.images import encode_jpeg
+from izde.vision.stack import VisionStack
+from izde.vision.tracking import Tracker
+from izde.vision.types import Frame
+from izde.watchlist.index import Gallery, fuse
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """A candidate match for human review. ``distance`` is compared to ``threshold``: lower is closer."""
+
+    camera: str
+    person_id: str
+    label: str
+    track_id: int
+    distance: float
+    threshold: float
+    quality: float
+    position_s: float
+    frame_time: datetime
+    evidence_jpeg: bytes
+
+
+@dataclass(slots=True)
+class WatchCounters:
+    frames_analysed: int = 0
+    faces_seen: int = 0
+    tracks_seen: int = 0
+    embeds: int = 0
+    alerts: int = 0
+
+
+AlertSink = Callable[[AlertEvent], None]
+
+
+class Watcher:
+    def __init__(
+        self,
+        camera: str,
+        stack: VisionStack,
+        gallery: Gallery,
+        pipeline: PipelineSettings,
+        match: MatchSettings,
+        on_alert: AlertSink,
+        continuous: bool = True,
+    ) -> None:
+        self.camera = camera
+        self.stack = stack
+        self.gallery = gallery
+        self.cfg = pipeline
+        self.threshold = match.threshold
+        self.on_alert = on_alert
+        self.continuous = continuous
+        self.counters = WatchCounters()
+        self._tracker = Tracker(max_gap_s=pipeline.track_max_gap_s)
+        self._tracks: dict[int, TrackState] = {}
+        self._last_alert_s: dict[str, float] = {}  # person -> source position of the last alert on this camera
+
+    def process(self, frame: Frame) -> list[AlertEvent]:
+        faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px)
+        self.counters.frames_analysed += 1
+        self.counters.faces_seen += n_found
+        faces, closed = self._tracker.update(faces, frame.position_s)
+        for tid in closed:
+            self._tracks.pop(tid, None)  # unmatched or done: forgotten here, and nowhere else was it kept
+        assert faces.track_ids is not None and faces.quality is not None and faces.chips is not None
+
+        pending: list[tuple[TrackState, Shot]] = []
+        for i, tid in enumerate(faces.track_ids.tolist()):
+            track = self._tracks.get(tid)
+            if track is None:
+                track = self._tracks[tid] = TrackState(tid, frame.position_s)
+                self.counters.tracks_seen += 1
+            q = float(faces.quality[i])
+            if q < self.cfg.min_quality or track.embeds >= self.cfg.max_embeds_per_track:
+                continue
+            region = crop_region(faces.boxes[i], frame.image.shape)
+            x0, y0, x1, y1 = region
+            shot = Shot(
+                quality=q,
+                chip=faces.chips[i],
+                crop=frame.image[y0:y1, x0:x1].copy(),
+                others=others_in(region, faces.boxes, i),
+                position_s=frame.position_s,
+                wall_time=frame.wall_time,
+            )
+            if track.offer(shot, self.cfg.best_shots):
+                track.embeds += 1
+                pending.append((track, shot))
+
+        alerts: list[AlertEvent] = []
+        if pending and len(self.gallery):
+            descriptors = self.stack.embedder.embed(np.stack([s.chip for _, s in pending]))
+            self.counters.embeds += len(pending)
+            for (_, shot), d in zip(pending, descriptors, strict=True):
+                shot.descriptor = d
+            for track in {id(t): t for t, _ in pending}.values():
+                alerts.extend(self._match(track))
+        if not self.continuous:
+            for tid in self._tracker.close_all():
+                self._tracks.pop(tid, None)
+        return alerts
+
+    def _match(self, track: TrackState) -> list[AlertEvent]:
+        out = []
+        for cand in self.gallery.match(fuse(track.descriptors()), self.threshold):
+            if cand.person_id in track.alerted:
+                continue
+            track.alerted.add(cand.person_id)
+            shot = track.best_embedded()
+            assert shot is not None
+            last = self._last_alert_s.get(cand.person_id)
+            if last is not None and shot.position_s - last < self.cfg.cooldown_s:
+                continue
+            self._last_alert_s[cand.person_id] = shot.position_s
+            event = AlertEvent(
+                camera=self.camera,
+                person_id=cand.person_id,
+                label=cand.label,
+                track_id=track.id,
+                distance=cand.distance,
+                threshold=self.threshold,
+                quality=shot.quality,
+                position_s=shot.position_s,
+                frame_time=shot.wall_time,
+                evidence_jpeg=encode_jpeg(blur_others(shot.crop, shot.others)),
+            )
+            self.counters.alerts += 1
+            self.on_alert(event)
+            out.append(event)
+        return out
+
+    def close(self) -> None:
+        """End of source: drop every live track."""
+        self._tracker.close_all()
+        self._tracks.clear()

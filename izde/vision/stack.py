@@ -1,0 +1,62 @@
+"""Builds the vision stages named by the settings. Backends are imported only when chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from izde.config import VisionSettings
+from izde.vision.protocols import Aligner, Detector, Embedder
+from izde.vision.quality import assess
+from izde.vision.types import Faces, Image
+
+
+@dataclass(frozen=True)
+class VisionStack:
+    detector: Detector
+    aligner: Aligner
+    embedder: Embedder
+
+    @property
+    def model_name(self) -> str:
+        """Templates are only comparable within one descriptor network; both backends run the same one."""
+        return "dlib_resnet_v1"
+
+    def analyse(self, image: Image, min_face_px: int = 0) -> tuple[Faces, int]:
+        """Detected faces at least ``min_face_px`` wide, aligned and scored; and the count of all faces found."""
+        found = self.detector.detect(image)
+        keep = found.widths() >= min_face_px
+        faces = found.select(keep.nonzero()[0]) if not keep.all() else found
+        return assess(self.aligner.align(image, faces)), len(found)
+
+
+def build_detector(v: VisionSettings, upsample: int | None = None) -> Detector:
+    up = v.upsample if upsample is None else upsample
+    if v.detector == "hog":
+        from izde.vision.dlib_backend import HogDetector
+
+        return HogDetector(up)
+    if v.detector_backend == "onnx":
+        from izde.vision.onnx_backend import OnnxMmodDetector  # type: ignore[import-not-found,unused-ignore]
+
+        detector: Detector = OnnxMmodDetector(upsample=up, device=v.onnx_device)
+        return detector
+    from izde.vision.dlib_backend import DlibMmodDetector
+
+    return DlibMmodDetector(up)
+
+
+def build_embedder(v: VisionSettings) -> Embedder:
+    if v.embedder == "onnx":
+        from izde.vision.onnx_backend import OnnxEmbedder  # type: ignore[import-not-found,unused-ignore]
+
+        embedder: Embedder = OnnxEmbedder(device=v.onnx_device)
+        return embedder
+    from izde.vision.dlib_backend import DlibEmbedder
+
+    return DlibEmbedder()
+
+
+def build_stack(v: VisionSettings) -> VisionStack:
+    from izde.vision.dlib_backend import DlibAligner
+
+    return VisionStack(build_detector(v), DlibAligner(), build_embedder(v))

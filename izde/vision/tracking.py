@@ -1,0 +1,93 @@
+"""Associates faces across analysed frames into tracks, by box overlap and centre distance.
+
+Frames are sampled a few times per second, so a face can move well beyond its own box width between two
+analysed frames in a crowd; the centre-distance fallback keeps such tracks together while the greedy
+order (best overlap first) keeps neighbours apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from izde.vision.types import I32, Faces
+
+
+@dataclass(slots=True)
+class _Live:
+    box: np.ndarray
+    last_seen_s: float
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2).astype(np.float64)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1).astype(np.float64)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1).astype(np.float64)
+    return np.asarray(inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9), np.float32)
+
+
+def _centre_affinity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 at the same centre, 0 at one box width apart (in units of the larger box)."""
+    ca = (a[:, None, :2] + a[:, None, 2:]) / 2
+    cb = (b[None, :, :2] + b[None, :, 2:]) / 2
+    dist = np.linalg.norm(ca - cb, axis=2)
+    scale = np.maximum((a[:, None, 2] - a[:, None, 0]), (b[None, :, 2] - b[None, :, 0])).astype(np.float64)
+    sizes_a = (a[:, None, 2] - a[:, None, 0]).astype(np.float64)
+    sizes_b = (b[None, :, 2] - b[None, :, 0]).astype(np.float64)
+    similar_size = np.minimum(sizes_a, sizes_b) / np.maximum(np.maximum(sizes_a, sizes_b), 1.0) > 0.6
+    return np.where(similar_size, np.clip(1.0 - dist / np.maximum(scale, 1.0), 0.0, 1.0), 0.0).astype(np.float32)
+
+
+class Tracker:
+    """Greedy overlap tracker. ``update`` assigns track ids; tracks unseen for ``max_gap_s`` are closed."""
+
+    def __init__(self, max_gap_s: float = 1.0, min_iou: float = 0.2, min_centre_affinity: float = 0.5) -> None:
+        self.max_gap_s = max_gap_s
+        self.min_iou = min_iou
+        self.min_centre_affinity = min_centre_affinity
+        self._live: dict[int, _Live] = {}
+        self._next_id = 1
+
+    @property
+    def live_ids(self) -> list[int]:
+        return list(self._live)
+
+    def update(self, faces: Faces, time_s: float) -> tuple[Faces, list[int]]:
+        """Faces with ``track_ids`` set, and the ids of tracks closed at this time."""
+        closed = [tid for tid, t in self._live.items() if time_s - t.last_seen_s > self.max_gap_s]
+        for tid in closed:
+            del self._live[tid]
+        ids = list(self._live)
+        prev = np.array([self._live[t].box for t in ids], np.int32).reshape(-1, 4)
+        affinity = np.maximum(iou_matrix(prev, faces.boxes), 0.0)
+        centre = _centre_affinity(prev, faces.boxes) if len(prev) and len(faces) else affinity
+        # Overlap counts first; centre proximity only where boxes no longer overlap enough.
+        usable = (affinity >= self.min_iou) | (centre >= self.min_centre_affinity)
+        combined = np.where(usable, affinity + 0.5 * centre, -1.0)
+        assigned: I32 = np.full(len(faces), -1, np.int32)
+        if combined.size:
+            order = np.dstack(np.unravel_index(np.argsort(-combined, axis=None), combined.shape))[0]
+            used_prev: set[int] = set()
+            for p, f in order:
+                if combined[p, f] < 0:
+                    break
+                if p in used_prev or assigned[f] >= 0:
+                    continue
+                used_prev.add(int(p))
+                assigned[f] = ids[p]
+        for f in range(len(faces)):
+            if assigned[f] < 0:
+                assigned[f] = self._next_id
+                self._next_id += 1
+            self._live[int(assigned[f])] = _Live(faces.boxes[f].copy(), time_s)
+        return faces.with_(track_ids=assigned), closed
+
+    def close_all(self) -> list[int]:
+        closed = list(self._live)
+        self._live.clear()
+        return closed
