@@ -125,7 +125,7 @@ class _Reader:
         self.pos += n
         return b
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         ctrl = self.take(1)[0]
         n = ctrl & 0x0F
         if n == 0 or n > 8 or ctrl & 0x70:
@@ -134,20 +134,20 @@ class _Reader:
         return -v if ctrl & 0x80 else v
 
     def count(self, what: str, limit: int = 1 << 31) -> int:
-        v = self.int()
+        v = self.read_int()
         if not 0 <= v <= limit:
             raise self.fail(f"implausible {what} {v}")
         return v
 
-    def str(self) -> str:
+    def read_str(self) -> str:
         n = self.count("string length", 1 << 16)
         try:
             return self.take(n).decode("ascii")
         except UnicodeDecodeError:
             raise self.fail("a layer name is not ASCII") from None
 
-    def float(self) -> float:
-        mantissa, exponent = self.int(), self.int()
+    def read_float(self) -> float:
+        mantissa, exponent = self.read_int(), self.read_int()
         # dlib's float_details marks non-finite values with reserved exponents.
         special = {32000: math.inf, 32001: -math.inf, 32002: math.nan, 32003: math.nan}
         if exponent in special:
@@ -157,14 +157,14 @@ class _Reader:
         except OverflowError:
             raise self.fail("float out of range") from None
 
-    def bool(self) -> bool:
+    def read_bool(self) -> bool:
         c = self.take(1)
         if c not in (b"0", b"1"):
             raise self.fail(f"bad boolean {c!r}")
         return c == b"1"
 
     def tensor(self) -> F32:
-        if (v := self.int()) != 2:
+        if (v := self.read_int()) != 2:
             raise self.fail(f"tensor version {v}, expected 2")
         shape = tuple(self.count("tensor dimension") for _ in range(4))
         n = math.prod(shape)
@@ -172,13 +172,13 @@ class _Reader:
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
 
     def alias(self) -> tuple[int, int, int, int]:
-        if (v := self.int()) != 1:
+        if (v := self.read_int()) != 1:
             raise self.fail(f"alias_tensor version {v}, expected 1")
         n, k, nr, nc = (self.count("tensor dimension") for _ in range(4))
         return n, k, nr, nc
 
     def expect(self, name: str) -> None:
-        if (got := self.str()) != name:
+        if (got := self.read_str()) != name:
             raise self.fail(f"expected {name!r}, found {got!r}")
 
 
@@ -198,7 +198,7 @@ def _conv(r: _Reader) -> Conv:
     fshape = r.alias()
     bshape = r.alias()
     for _ in range(4):  # learning-rate and weight-decay multipliers: training only
-        r.float()
+        r.read_float()
     if fshape[0] != num_filters or fshape[2:] != (nr, nc) or math.prod(bshape) != num_filters:
         raise r.fail("convolution shapes disagree")
     w = _slice(params, 0, fshape, r)
@@ -211,7 +211,7 @@ def _conv(r: _Reader) -> Conv:
 def _affine(r: _Reader) -> Affine:
     params = r.tensor()
     g, b = r.alias(), r.alias()
-    r.int()  # mode: both networks use per-channel (conv) mode; shapes below say the same
+    r.read_int()  # mode: both networks use per-channel (conv) mode; shapes below say the same
     c = math.prod(g)
     if math.prod(b) != c or params.size != 2 * c:
         raise r.fail("affine shapes disagree")
@@ -224,11 +224,11 @@ def _bn(r: _Reader) -> BatchNorm:
     r.tensor()  # means of the last training batch: not used at inference
     r.tensor()  # inverse std-devs of the last training batch
     running_mean, running_var = r.tensor().reshape(-1), r.tensor().reshape(-1)
-    r.int()  # num_updates
-    r.int()  # running_stats_window_size
+    r.read_int()  # num_updates
+    r.read_int()  # running_stats_window_size
     for _ in range(4):
-        r.float()
-    eps = r.float()
+        r.read_float()
+    eps = r.read_float()
     c = math.prod(g)
     if math.prod(b) != c or params.size != 2 * c or running_mean.size != c or running_var.size != c:
         raise r.fail("batch-norm shapes disagree")
@@ -246,9 +246,9 @@ def _fc(r: _Reader) -> Fc:
     num_outputs, num_inputs = r.count("outputs"), r.count("inputs")
     params = r.tensor()
     wshape, bshape = r.alias(), r.alias()
-    bias_mode = r.int()  # 0: with bias, 1: without
+    bias_mode = r.read_int()  # 0: with bias, 1: without
     for _ in range(4):
-        r.float()
+        r.read_float()
     if math.prod(wshape) != num_inputs * num_outputs:
         raise r.fail("fully connected shapes disagree")
     w = _slice(params, 0, (num_inputs, num_outputs), r)
@@ -257,7 +257,7 @@ def _fc(r: _Reader) -> Fc:
 
 
 def _layer(r: _Reader) -> Layer:
-    name = r.str()
+    name = r.read_str()
     if name == "con_4":
         return _conv(r)
     if name == "affine_":
@@ -278,8 +278,8 @@ def _layer(r: _Reader) -> Layer:
 
 
 def _input(r: _Reader) -> InputLayer:
-    name = r.str()
-    mean = (r.float(), r.float(), r.float())
+    name = r.read_str()
+    mean = (r.read_float(), r.read_float(), r.read_float())
     if name == "input_rgb_image_sized":
         return InputLayer(name, mean, size=(r.count("rows"), r.count("cols")))
     if name == "input_rgb_image_pyramid":
@@ -291,17 +291,17 @@ def _input(r: _Reader) -> InputLayer:
 
 
 def _loss(r: _Reader) -> tuple[str, dict[str, float]]:
-    name = r.str()
+    name = r.read_str()
     if name == "loss_metric_2":
-        return name, {"margin": r.float(), "distance_threshold": r.float()}
+        return name, {"margin": r.read_float(), "distance_threshold": r.read_float()}
     if name == "loss_mmod_":
-        if (v := r.int()) != 1:
+        if (v := r.read_int()) != 1:
             raise r.fail(f"mmod options version {v}, expected 1")
         opts = {"window_width": float(r.count("width")), "window_height": float(r.count("height"))}
         for key in ("loss_per_false_alarm", "loss_per_missed_target", "truth_match_iou_threshold",
                     "nms_iou_thresh", "nms_percent_covered_thresh",
                     "ignore_iou_thresh", "ignore_percent_covered_thresh"):
-            opts[key] = r.float()
+            opts[key] = r.read_float()
         return name, opts
     raise r.fail(f"unsupported loss layer {name!r}")
 
@@ -309,14 +309,14 @@ def _loss(r: _Reader) -> tuple[str, dict[str, float]]:
 def parse_network(data: bytes, source: str = "<bytes>") -> Network:
     """Parses one serialised dlib network (``net_type`` with a loss layer)."""
     r = _Reader(data, source)
-    if (v := r.int()) != 1:
+    if (v := r.read_int()) != 1:
         raise r.fail(f"network version {v}, expected 1")
     loss, options = _loss(r)
     # One version number per layer wrapper, outermost first: 2 for a computational layer, 1 for a
     # tag or skip layer (no record later), 3 for the innermost layer that also holds the input layer.
     kinds: list[int] = []
     while True:
-        v = r.int()
+        v = r.read_int()
         if v not in (1, 2, 3):
             raise r.fail(f"layer wrapper version {v}")
         kinds.append(v)
@@ -331,11 +331,11 @@ def parse_network(data: bytes, source: str = "<bytes>") -> Network:
             continue
         layers.append(_layer(r))
         for _ in range(3):
-            r.bool()
+            r.read_bool()
         for _ in range(3):  # gradients and cached outputs: empty in a saved model
             r.tensor()
         if v == 3:
-            r.int()  # sample expansion factor
+            r.read_int()  # sample expansion factor
     if r.pos != len(data):
         raise r.fail(f"{len(data) - r.pos} unexpected bytes after the last layer")
     return Network(loss, options, inp, tuple(layers))
