@@ -252,7 +252,7 @@ def _fc(r: _Reader) -> Fc:
     if math.prod(wshape) != num_inputs * num_outputs:
         raise r.fail("fully connected shapes disagree")
     w = _slice(params, 0, (num_inputs, num_outputs), r)
-    bias = _slice(params, w.size, (num_outputs,), r) if bias_mode == 0 and math.prod(bshape) else None
+    bias = _slice(params, w.size, (num_outputs,), r) if bias_mode == 0 and math.prod(bshape) > 0 else None
     return Fc(w, bias)
 
 
