@@ -18,6 +18,7 @@ PYRAMID_RATE = 5.0 / 6.0  # pyramid_down<6>
 MIN_LEVEL_HEIGHT = 5
 NET_STRIDE = 8  # three stride-2 5x5 convolutions without padding: output (c, r) sits at input 8c+14
 NET_OFFSET = 14
+MIN_TENSOR_SIZE = 29  # smallest input side that leaves one cell after the three unpadded 5x5/2 convs
 
 Rect = tuple[int, int, int, int]  # left, top, right, bottom (inclusive)
 

@@ -128,8 +128,8 @@ class OnnxMmodDetector:
         for _ in range(self.upsample):
             img = mp.pyramid_up(img)
         layout = mp.tile_layout(img.shape[0], img.shape[1], *self._padding)
-        if not layout.rects:
-            return [], []
+        if min(layout.height, layout.width) < mp.MIN_TENSOR_SIZE:
+            return [], []  # too small for even one output cell
         tensor = mp.pyramid_tensor(img, self._mean, layout)
         scores = self._session.run(None, {MMOD_INPUT: tensor})[0][0, 0]
         rects, confs = mp.decode(scores, layout, self._window)
