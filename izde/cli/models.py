@@ -1,0 +1,87 @@
+"""``izde models``: convert dlib's face networks to ONNX and show what is cached."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from izde.errors import IzdeError
+from izde.vision.model_cache import MODEL_KINDS, CachedModel, cache_dir, cached_path, ensure_model
+
+app = typer.Typer(
+    help="Convert dlib's face networks to ONNX (cached per source file) and show the cached files.",
+    no_args_is_help=True,
+)
+
+_out = Console(soft_wrap=True)  # long cache paths stay on one line, copyable
+_err = Console(stderr=True)
+
+
+def _fail(e: IzdeError) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {e}")
+    return typer.Exit(e.exit_code)
+
+
+def _as_dict(m: CachedModel) -> dict[str, Any]:
+    return {
+        "kind": m.kind,
+        "source": str(m.source),
+        "source_sha256": m.source_sha256,
+        "path": str(m.path),
+        "built": m.built,
+        "bytes": m.path.stat().st_size,
+    }
+
+
+@app.command()
+def build(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Convert both networks (descriptor ResNet, MMOD detector) unless already cached; print the paths."""
+    try:
+        models = [ensure_model(kind) for kind in MODEL_KINDS]
+    except IzdeError as e:
+        raise _fail(e) from e
+    if json_out:
+        result = {"cache_dir": str(cache_dir()), "models": [_as_dict(m) for m in models]}
+        typer.echo(json.dumps(result, indent=2))
+        return
+    for m in models:
+        state = "built" if m.built else "cached"
+        _out.print(f"{m.kind:7} {state:6} {m.path}")
+
+
+@app.command()
+def info(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Show the cache directory, the source files and whether each network is converted yet."""
+    rows: list[dict[str, Any]] = []
+    try:
+        for kind in MODEL_KINDS:
+            src, dest, digest = cached_path(kind)
+            rows.append({
+                "kind": kind,
+                "source": str(src),
+                "source_sha256": digest,
+                "path": str(dest),
+                "cached": dest.is_file(),
+            })
+    except IzdeError as e:
+        raise _fail(e) from e
+    try:
+        import onnxruntime as ort
+
+        runtime = {"version": ort.__version__, "providers": ort.get_available_providers()}
+    except ImportError:
+        runtime = {"version": None, "providers": []}
+    if json_out:
+        result = {"cache_dir": str(cache_dir()), "onnxruntime": runtime, "models": rows}
+        typer.echo(json.dumps(result, indent=2))
+        return
+    _out.print(f"cache directory: {cache_dir()}")
+    _out.print(f"onnxruntime {runtime['version']}, providers: {', '.join(runtime['providers']) or 'none'}")
+    table = Table("network", "cached", "source sha256", "onnx file")
+    for r in rows:
+        table.add_row(r["kind"], "yes" if r["cached"] else "no", r["source_sha256"][:16], r["path"])
+    _out.print(table)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Descriptor throughput of the ONNX ResNet on the CUDA provider (TF32 off), at batch 256, plus the MMOD
+# detector per image. Needs onnxruntime-gpu in place of onnxruntime and the shared data directory.
+# Usage: scripts/gpu_bench.sh [DATA_DIR]   (default: $IZDE_DATA or ../shared/data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python}"
+DATA="${1:-${IZDE_DATA:-../shared/data}}"
+export IZDE_MODEL_CACHE="${IZDE_MODEL_CACHE:-$(mktemp -d)}"
+"$PY" -c 'import onnxruntime as o, sys; p = o.get_available_providers(); print("providers:", p); sys.exit(0 if "CUDAExecutionProvider" in p else "no CUDAExecutionProvider: install onnxruntime-gpu")'
+"$PY" -m izde.eval.bench_inference --data "$DATA" --device cuda --skip-dlib --batch-sizes 1,32,256 --repeats 20 \
+  --json > gpu_bench.json
+"$PY" - gpu_bench.json <<'PY'
+import json
+import sys
+
+r = json.load(open(sys.argv[1]))
+print("providers used:", r["providers"])
+for d in r["descriptor"]:
+    print(f"batch {d['batch']:4d}: {d['onnx_faces_per_s']:9.0f} descriptors/s ({d['onnx_ms_per_face']:.3f} ms/face)")
+for m in r["mmod"]:
+    print(f"MMOD {m['size']}: {m['onnx_ms']:.1f} ms/image")
+PY

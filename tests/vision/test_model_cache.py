@@ -1,0 +1,42 @@
+"""Converted models are cached by source digest, atomically, in the directory the environment names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+from izde.vision import model_cache as mc
+
+
+def test_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(mc.CACHE_ENV, str(tmp_path / "cache"))
+    first = mc.ensure_model("mmod")
+    assert first.built and first.path.parent == tmp_path / "cache"
+    assert first.source_sha256[:16] in first.path.name
+    second = mc.ensure_model("mmod")
+    assert not second.built and second.path == first.path
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.path.name]  # no temp files left
+    meta = {p.key: p.value for p in onnx.load(str(first.path)).metadata_props}
+    assert meta["izde.source_sha256"] == first.source_sha256
+
+
+def test_changed_source_gets_a_new_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(mc.CACHE_ENV, str(tmp_path / "cache"))
+    copy = tmp_path / "mmod_human_face_detector.dat"
+    data = mc.source_path("mmod").read_bytes()
+    copy.write_bytes(data)
+    a = mc.ensure_model("mmod", copy)
+    # Change one byte of the first convolution's weights: same size, still valid, different digest.
+    copy.write_bytes(data[:400] + bytes([data[400] ^ 1]) + data[401:])
+    b = mc.ensure_model("mmod", copy)
+    assert b.built and a.path != b.path
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(mc.CACHE_ENV, str(blocker / "cache"))
+    with pytest.raises(mc.ModelCacheError, match="cannot write"):
+        mc.ensure_model("mmod")
