@@ -38,10 +38,10 @@ class VisionSettings(_Strict):
         description="Face detector: dlib's HOG (fast, frontal faces) or the MMOD CNN (slower, more poses).",
     )
     detector_backend: Literal["dlib", "onnx"] = Field(
-        "dlib", description="What runs the MMOD CNN: dlib itself or izde's ONNX export of the same network."
+        "onnx", description="What runs the MMOD CNN: dlib itself or izde's ONNX export of the same network."
     )
     embedder: Literal["dlib", "onnx"] = Field(
-        "dlib", description="What runs the face descriptor network: dlib itself or izde's ONNX export of it."
+        "onnx", description="What runs the face descriptor network: dlib itself or izde's ONNX export of it."
     )
     upsample: int = Field(
         1,

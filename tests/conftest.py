@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ DATA = Path(os.environ.get("IZDE_DATA", Path(__file__).resolve().parents[1].pare
 HAMILTON = DATA / "video" / "hamilton"
 CROWD = DATA / "video" / "crowd"
 LFW = DATA / "lfw-devtrain"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every converted model of the session goes to a temporary directory, never the user's cache."""
+    path = tmp_path_factory.mktemp("model-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IZDE_MODEL_CACHE", str(path))
+        yield path
 
 
 @pytest.fixture(autouse=True)

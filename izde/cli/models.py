@@ -60,13 +60,15 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print the result a
     try:
         for kind in MODEL_KINDS:
             src, dest, digest = cached_path(kind)
-            rows.append({
-                "kind": kind,
-                "source": str(src),
-                "source_sha256": digest,
-                "path": str(dest),
-                "cached": dest.is_file(),
-            })
+            rows.append(
+                {
+                    "kind": kind,
+                    "source": str(src),
+                    "source_sha256": digest,
+                    "path": str(dest),
+                    "cached": dest.is_file(),
+                }
+            )
     except IzdeError as e:
         raise _fail(e) from e
     try:

@@ -167,8 +167,15 @@ def _print(result: dict[str, Any]) -> None:
     con = Console()
     bound = result["bound_ms_per_face"]
     t = Table(title=f"Face descriptor, ms per face ({', '.join(result['providers'])}); bound {bound:.2f} ms")
-    for col in ("batch", "dlib ms/face", "onnx ms/face", "onnx faces/s", "dlib % of bound", "onnx % of bound",
-                "dlib / onnx"):
+    for col in (
+        "batch",
+        "dlib ms/face",
+        "onnx ms/face",
+        "onnx faces/s",
+        "dlib % of bound",
+        "onnx % of bound",
+        "dlib / onnx",
+    ):
         t.add_column(col, justify="right")
     for r in result["descriptor"]:
         has = "dlib_ms_per_face" in r
@@ -188,15 +195,19 @@ def _print(result: dict[str, Any]) -> None:
             m.add_column(col, justify="right")
         for r in result["mmod"]:
             has = "dlib_ms" in r
-            m.add_row(r["image"], r["size"], str(r["faces"]), f"{r['dlib_ms']:.0f}" if has else "-",
-                      f"{r['onnx_ms']:.0f}", f"{r['speedup']:.1f}x" if has else "-")
+            m.add_row(
+                r["image"],
+                r["size"],
+                str(r["faces"]),
+                f"{r['dlib_ms']:.0f}" if has else "-",
+                f"{r['onnx_ms']:.0f}",
+                f"{r['speedup']:.1f}x" if has else "-",
+            )
         con.print(m)
 
 
 def bench_inference(
-    data: Path | None = typer.Option(
-        None, "--data", help="Shared data dir [default: $IZDE_DATA or ../shared/data]."
-    ),
+    data: Path | None = typer.Option(None, "--data", help="Shared data dir [default: $IZDE_DATA or ../shared/data]."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     batch_sizes: str = typer.Option("1,8,32", "--batch-sizes", help="Descriptor batch sizes, comma list."),
     repeats: int = typer.Option(5, min=1, help="Timed ONNX runs per measurement (best is reported)."),
@@ -214,8 +225,15 @@ def bench_inference(
         typer.echo("error: --batch-sizes must be positive integers, e.g. 1,8,32", err=True)
         raise typer.Exit(2) from None
     try:
-        result = run_benchmark(data or default_data_dir(), sizes, repeats, dlib_repeats, device,
-                               with_dlib=not skip_dlib, with_mmod=not skip_mmod)
+        result = run_benchmark(
+            data or default_data_dir(),
+            sizes,
+            repeats,
+            dlib_repeats,
+            device,
+            with_dlib=not skip_dlib,
+            with_mmod=not skip_mmod,
+        )
     except IzdeError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(e.exit_code) from e

@@ -298,9 +298,15 @@ def _loss(r: _Reader) -> tuple[str, dict[str, float]]:
         if (v := r.read_int()) != 1:
             raise r.fail(f"mmod options version {v}, expected 1")
         opts = {"window_width": float(r.count("width")), "window_height": float(r.count("height"))}
-        for key in ("loss_per_false_alarm", "loss_per_missed_target", "truth_match_iou_threshold",
-                    "nms_iou_thresh", "nms_percent_covered_thresh",
-                    "ignore_iou_thresh", "ignore_percent_covered_thresh"):
+        for key in (
+            "loss_per_false_alarm",
+            "loss_per_missed_target",
+            "truth_match_iou_threshold",
+            "nms_iou_thresh",
+            "nms_percent_covered_thresh",
+            "ignore_iou_thresh",
+            "ignore_percent_covered_thresh",
+        ):
             opts[key] = r.read_float()
         return name, opts
     raise r.fail(f"unsupported loss layer {name!r}")

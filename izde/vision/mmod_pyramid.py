@@ -206,9 +206,7 @@ def decode(
             for _ in range(level):  # pyramid_down<6>::point_up
                 cx, cy = cx * (6 / 5.0) + 0.3, cy * (6 / 5.0) + 0.3
             mapped.append((cx, cy))
-        rects.append(
-            (_round(mapped[0][0]), _round(mapped[0][1]), _round(mapped[1][0]), _round(mapped[1][1]))
-        )
+        rects.append((_round(mapped[0][0]), _round(mapped[0][1]), _round(mapped[1][0]), _round(mapped[1][1])))
         confs.append(float(vals[k]))
     return rects, confs
 

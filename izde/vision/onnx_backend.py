@@ -75,8 +75,9 @@ class OnnxEmbedder:
 
     name = "onnx-resnet"
 
-    def __init__(self, device: Device = "cpu", batch_size: int = 32, model_path: Path | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, device: Device = "cpu", batch_size: int = 32, model_path: Path | None = None, threads: int | None = None
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
@@ -107,8 +108,9 @@ class OnnxMmodDetector:
 
     name = "mmod-onnx"
 
-    def __init__(self, upsample: int = 0, device: Device = "cpu", model_path: Path | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, upsample: int = 0, device: Device = "cpu", model_path: Path | None = None, threads: int | None = None
+    ) -> None:
         if upsample < 0:
             raise ValueError("upsample must be >= 0")
         self.upsample = upsample

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every converted model of the session goes to a temporary directory, never the user's cache."""
-    path = tmp_path_factory.mktemp("model-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("IZDE_MODEL_CACHE", str(path))
-        yield path
 
 
 def _data_dir() -> Path:
