@@ -1,0 +1,60 @@
+"""The ``izde`` command: watchlist, watch, alerts, benchmarks and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from izde.cli import alerts, bench, models, watch, watchlist
+from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
+from izde.eval.bench_inference import bench_inference
+
+app = typer.Typer(
+    name="izde",
+    help=(
+        "izde finds specific wanted and missing persons in CCTV video and forgets everyone else. "
+        "Faces that match nobody on the watchlist leave no trace; every match is a candidate for human review."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", envvar="IZDE_HOME", help="Data directory (database, photos, evidence).", show_default=False
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", envvar="IZDE_CONFIG", help="YAML settings file (default: HOME/config.yaml)."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
+) -> None:
+    setup_logging(verbose)
+    ctx.obj = GlobalOptions(home=home, config=config)
+
+
+app.add_typer(watchlist.app, name="watchlist")
+app.add_typer(alerts.app, name="alerts")
+app.command("watch")(watch.watch)
+app.add_typer(bench.app, name="bench")
+
+config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the settings in force (defaults, config file, IZDE_* environment) as JSON."""
+    with user_errors():
+        print_json(settings(ctx).model_dump(mode="json"))
+
+
+app.add_typer(models.app, name="models")
+bench.app.command("inference")(bench_inference)
+
+
+def main() -> None:
+    app()

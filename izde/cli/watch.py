@@ -1,0 +1,88 @@
+"""``izde watch``: run the pipeline over one source as one camera."""
+
+from __future__ import annotations
+
+import threading
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from izde.api import AlertView, Izde
+from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.cli.views import alert_dict
+from izde.pipeline.watcher import WatchCounters
+from izde.vision.types import Frame
+
+
+def _frame_total(source: str) -> int | None:
+    from pathlib import Path
+
+    import cv2
+
+    if not Path(source).is_file():
+        return None
+    cap = cv2.VideoCapture(source)
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+    return n or None
+
+
+def watch(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., help="Video file, folder of images, rtsp:// or http(s):// URL, or webcam index."),
+    camera: str = typer.Option(..., "--camera", "-c", help="Name of the camera this source comes from."),
+    fps: float | None = typer.Option(None, "--fps", min=0.1, help="Analysed frames per second (default: settings)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per alert on stdout."),
+) -> None:
+    """Watch a source for the persons on the watchlist.
+
+    Faces that match nobody are dropped in memory; only counts of faces and tracks are kept. Each match
+    raises one alert with an evidence crop for human review. Exits 0 when the source was read to its end
+    (or a live source was stopped with Ctrl-C), non-zero when it could not be read.
+    """
+    overrides = {"pipeline": {"analysis_fps": fps}} if fps else {}
+    stop = threading.Event()
+    with user_errors(), Izde(settings(ctx, **overrides)) as izde:
+        total = _frame_total(source)
+
+        def on_alert(a: AlertView) -> None:
+            if as_json:
+                print_json(alert_dict(a))
+            else:
+                progress.console.print(
+                    f"[bold red]ALERT[/] {a.person_name} on {a.camera} at {a.position_s:.1f} s: distance "
+                    f"{a.distance:.3f} (threshold {a.threshold:.3f}) - a candidate for review, not an identification"
+                )
+
+        with Progress(
+            TextColumn("[bold]{task.fields[camera]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("faces {task.fields[faces]} tracks {task.fields[tracks]} alerts {task.fields[alerts]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("watch", total=total, camera=camera, faces=0, tracks=0, alerts=0)
+
+            def on_frame(frame: Frame, c: WatchCounters) -> None:
+                progress.update(
+                    task, completed=frame.index + 1, faces=c.faces_seen, tracks=c.tracks_seen, alerts=c.alerts
+                )
+
+            try:
+                report = izde.watch(source, camera, stop=stop, progress=on_frame, on_alert=on_alert)
+            except KeyboardInterrupt:
+                err_console.print("stopped by the user")
+                raise typer.Exit(130) from None
+    err_console.print(
+        f"run {report.run_id[:12]} {report.status}: {report.frames_read} frames read, {report.frames_analysed} "
+        f"analysed, {report.frames_dropped} dropped, {report.faces_seen} faces in {report.tracks_seen} tracks, "
+        f"{len(report.alerts)} alert(s)"
+    )
+    if report.error:
+        err_console.print(f"[bold red]error:[/] {report.error}")
+    if not report.finished:
+        raise typer.Exit(3)
