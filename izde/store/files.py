@@ -58,7 +58,14 @@ class FileStore:
     def path(self, rel_path: str) -> Path:
         """The absolute path of ``rel_path``; :class:`UnsafePath` unless it stays inside ``home``."""
         pure = PurePosixPath(rel_path)
-        if pure.is_absolute() or not pure.parts or not all(_PART.fullmatch(p) for p in pure.parts):
+        # Canonical form only ("a/./b" and "a//b" are refused): the database stores the exact string.
+        canonical = str(pure) == rel_path
+        if (
+            not canonical
+            or pure.is_absolute()
+            or not pure.parts
+            or not all(_PART.fullmatch(p) for p in pure.parts)
+        ):
             raise UnsafePath(f"refused file path {rel_path!r}: not a plain path inside the data directory")
         if any(p in (".", "..") for p in pure.parts):
             raise UnsafePath(f"refused file path {rel_path!r}: it would leave the data directory")

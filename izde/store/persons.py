@@ -172,7 +172,7 @@ def list_persons(session: Session) -> list[PersonSummary]:
     )
     return [
         PersonSummary(p.id, p.display_name, p.category, p.status, p.expires_on, p.created_at, int(n))
-        for p, n in session.execute(query).tuples()
+        for p, n in session.execute(query)
     ]
 
 
