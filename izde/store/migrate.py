@@ -17,12 +17,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from izde.store.engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK_KEY = 0x697A6465_6D696772  # "izdemigr": an arbitrary constant shared by all izde processes
 
 
 def alembic_config(url: str | URL | None = None, connection: Connection | None = None) -> Config:
@@ -74,4 +75,8 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def _upgrade_with(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two izde processes starting together must not both create the tables; the lock ends with
+            # the transaction. (On SQLite the migration's BEGIN IMMEDIATE already serialises them.)
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         command.upgrade(alembic_config(connection=conn), revision)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,25 @@ def test_upgrade_accepts_a_url(tmp_path: Path) -> None:
         assert set(Base.metadata.tables) <= set(inspect(eng).get_table_names())
     finally:
         eng.dispose()
+
+
+def test_concurrent_upgrades_of_a_new_database(engine: Engine) -> None:
+    # Two processes opening a new database at once: one creates the tables, the other finds them.
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        other = make_engine(engine.url)
+        try:
+            migrate.upgrade(other)
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            other.dispose()
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert diff(engine, Base.metadata) == []
