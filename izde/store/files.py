@@ -58,6 +58,8 @@ class FileStore:
     def path(self, rel_path: str) -> Path:
         """The absolute path of ``rel_path``; :class:`UnsafePath` unless it stays inside ``home``."""
         pure = PurePosixPath(rel_path)
+        if ".." in pure.parts or ".." in rel_path.split("\\"):
+            raise UnsafePath(f"refused file path {rel_path!r}: it would leave the data directory")
         # Canonical form only ("a/./b" and "a//b" are refused): the database stores the exact string.
         canonical = str(pure) == rel_path
         if (
@@ -67,8 +69,6 @@ class FileStore:
             or not all(_PART.fullmatch(p) for p in pure.parts)
         ):
             raise UnsafePath(f"refused file path {rel_path!r}: not a plain path inside the data directory")
-        if any(p in (".", "..") for p in pure.parts):
-            raise UnsafePath(f"refused file path {rel_path!r}: it would leave the data directory")
         home = self.home.resolve()
         full = home.joinpath(*pure.parts)
         # Symbolic links inside the data directory must not lead out of it either.
