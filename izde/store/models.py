@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -22,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from izde.store.sqltypes import UtcDateTime
 
 # Explicit constraint names keep migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -55,7 +56,7 @@ class Person(Base):
     issuing_authority: Mapped[str] = mapped_column(String(200))
     expires_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="active")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     photos: Mapped[list[ReferencePhoto]] = relationship(
         back_populates="person",
@@ -79,7 +80,7 @@ class ReferencePhoto(Base):
     face_right: Mapped[int] = mapped_column(Integer)
     face_bottom: Mapped[int] = mapped_column(Integer)
     quality: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="photos")
     templates: Mapped[list[Template]] = relationship(
@@ -112,8 +113,8 @@ class WatchRun(Base):
     camera: Mapped[str] = mapped_column(String(100), index=True)
     source: Mapped[str] = mapped_column(Text)
     source_kind: Mapped[str] = mapped_column(String(20))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="running")  # running, completed, failed, stopped
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     threshold: Mapped[float] = mapped_column(Float)
@@ -135,8 +136,9 @@ class Alert(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     camera: Mapped[str] = mapped_column(String(100), index=True)
     track_id: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    frame_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Indexed because alerts are listed newest first and filtered by time.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    frame_time: Mapped[datetime] = mapped_column(UtcDateTime())
     position_s: Mapped[float] = mapped_column(Float)
     distance: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
@@ -151,6 +153,6 @@ class FaceCount(Base):
     __tablename__ = "face_counts"
 
     camera: Mapped[str] = mapped_column(String(100), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     faces: Mapped[int] = mapped_column(Integer, default=0)
     tracks: Mapped[int] = mapped_column(Integer, default=0)

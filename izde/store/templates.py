@@ -1,0 +1,100 @@
+"""Descriptor bytes and the watchlist as loaded for matching."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from izde.errors import InvalidInput
+from izde.store.models import Person, Template
+from izde.vision.types import DESCRIPTOR_DIM, F32, I32
+
+ACTIVE = "active"
+_LE_F32 = np.dtype("<f4")
+_HASH_DOMAIN = b"izde-watchlist-v1\x00"
+
+
+def encode_descriptor(descriptor: npt.ArrayLike) -> bytes:
+    """128 float32 values, little-endian, as stored in ``templates.descriptor``."""
+    arr = np.asarray(descriptor)
+    if arr.shape != (DESCRIPTOR_DIM,):
+        raise InvalidInput(f"a descriptor has {DESCRIPTOR_DIM} values, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInput("a descriptor holds NaN or infinite values")
+    return arr.astype(_LE_F32).tobytes()
+
+
+def decode_descriptor(data: bytes) -> F32:
+    if len(data) != DESCRIPTOR_DIM * 4:
+        raise ValueError(f"a stored descriptor has {len(data)} bytes, expected {DESCRIPTOR_DIM * 4}")
+    return np.frombuffer(data, dtype=_LE_F32).astype(np.float32)
+
+
+def watchlist_hash(model: str, rows: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 identifying exactly which templates a run matched against.
+
+    Over the embedding model name, the sorted person ids and every (person id, descriptor bytes) pair in
+    sorted order, so it depends on content only, not on row order or template ids.
+    """
+    ordered = sorted(rows)
+    h = hashlib.sha256(_HASH_DOMAIN)
+    h.update(model.encode() + b"\x00")
+    for person_id in sorted({pid for pid, _ in ordered}):
+        h.update(person_id.encode() + b"\x00")
+    h.update(b"\x00")
+    for person_id, descriptor in ordered:
+        h.update(person_id.encode() + b"\x00")
+        h.update(len(descriptor).to_bytes(4, "little"))
+        h.update(descriptor)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class MatchSet:
+    """Templates of the persons that may be matched now, for one embedding model.
+
+    ``descriptors[i]`` belongs to ``person_ids[owners[i]]``. Persons without a template of this model
+    are absent: they cannot be matched.
+    """
+
+    model: str
+    person_ids: list[str]
+    descriptors: F32  # (M, 128)
+    owners: I32  # (M,)
+    hash: str
+
+    @property
+    def size(self) -> int:
+        return len(self.person_ids)
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def load_match_set(session: Session, model: str, *, today: date | None = None) -> MatchSet:
+    """Active persons whose entry has not expired (``expires_on`` > today, UTC), with their templates."""
+    day = today or utc_today()
+    rows = [
+        (pid, bytes(desc))
+        for pid, desc in session.execute(
+            select(Template.person_id, Template.descriptor)
+            .join(Person, Person.id == Template.person_id)
+            .where(Template.model == model, Person.status == ACTIVE, Person.expires_on > day)
+        )
+    ]
+    rows.sort()
+    person_ids = sorted({pid for pid, _ in rows})
+    index = {pid: i for i, pid in enumerate(person_ids)}
+    descriptors = np.zeros((len(rows), DESCRIPTOR_DIM), np.float32)
+    for i, (_, desc) in enumerate(rows):
+        descriptors[i] = decode_descriptor(desc)
+    owners = np.fromiter((index[pid] for pid, _ in rows), dtype=np.int32, count=len(rows))
+    return MatchSet(model, person_ids, descriptors, owners, watchlist_hash(model, rows))
