@@ -33,7 +33,8 @@ from izde.pipeline.run import Progress, run_source
 from izde.pipeline.sources import open_source, parse_source
 from izde.pipeline.watcher import AlertEvent
 from izde.store import alerts as alert_store
-from izde.store import counts, persons, runs
+from izde.store import counts, runs
+from izde.store import persons as person_store
 from izde.store.db import Database
 from izde.store.models import Alert, Person
 from izde.store.templates import load_match_set
@@ -151,7 +152,7 @@ class Izde:
 
     # -- watchlist ------------------------------------------------------------------------------------------
 
-    def _prepare(self, photos: Sequence[PhotoSpec]) -> list[persons.NewPhoto]:
+    def _prepare(self, photos: Sequence[PhotoSpec]) -> list[person_store.NewPhoto]:
         """Every photo through the quality gate before anything is stored: one refusal stores nothing."""
         out = []
         for spec in photos:
@@ -159,7 +160,7 @@ class Izde:
             ref = reference_face(image, Path(spec.path).name, self.stack, self.settings.enrolment, spec.face)
             ext = Path(spec.path).suffix.lower().lstrip(".")
             out.append(
-                persons.NewPhoto(
+                person_store.NewPhoto(
                     data=data,
                     ext=ext if ext.isalnum() and len(ext) <= 5 else "img",
                     provenance=spec.provenance,
@@ -175,26 +176,26 @@ class Izde:
         """Add a person with one or more reference photos."""
         prepared = self._prepare(photos)
         with self.db.transaction() as (session, stage):
-            row = persons.add_person(session, stage, person, prepared)
+            row = person_store.add_person(session, stage, person, prepared)
             person_id = row.id
         return self.person(person_id)
 
     def add_photos(self, ref: str, photos: Sequence[PhotoSpec]) -> PersonView:
         """More reference photos for a person (appearance changes; every photo is kept as a template)."""
         with self.db.session(readonly=True) as session:
-            person_id = persons.find_person(session, ref).id
+            person_id = person_store.find_person(session, ref).id
         prepared = self._prepare(photos)
         with self.db.transaction() as (session, stage):
-            persons.add_photos(session, stage, person_id, prepared)
+            person_store.add_photos(session, stage, person_id, prepared)
         return self.person(person_id)
 
-    def persons(self) -> list[persons.PersonSummary]:
+    def persons(self) -> list[person_store.PersonSummary]:
         with self.db.session(readonly=True) as session:
-            return persons.list_persons(session)
+            return person_store.list_persons(session)
 
     def person(self, ref: str) -> PersonView:
         with self.db.session(readonly=True) as session:
-            p = persons.find_person(session, ref)
+            p = person_store.find_person(session, ref)
             return PersonView(
                 p.id,
                 p.display_name,
@@ -218,10 +219,10 @@ class Izde:
                 ),
             )
 
-    def remove(self, ref: str) -> persons.Removal:
+    def remove(self, ref: str) -> person_store.Removal:
         """Delete a person with their photos, templates, alerts and evidence, from disk and database."""
         with self.db.transaction() as (session, stage):
-            return persons.remove_person(session, stage, ref)
+            return person_store.remove_person(session, stage, ref)
 
     # -- watching -------------------------------------------------------------------------------------------
 
@@ -229,9 +230,9 @@ class Izde:
         """The persons that may be matched now (active, unexpired) and the watchlist's hash."""
         with self.db.session(readonly=True) as session:
             ms = load_match_set(session, self.stack.model_name)
-            names = dict(
-                session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ms.person_ids))).tuples()
-            )
+            # A Result has .keys(), so dict(result) would treat it as a mapping: build the dict explicitly.
+            query = select(Person.id, Person.display_name).where(Person.id.in_(ms.person_ids))
+            names = {pid: name for pid, name in session.execute(query)}
         gallery = Gallery(tuple(ms.person_ids), tuple(names[p] for p in ms.person_ids), ms.descriptors, ms.owners)
         return gallery, ms.hash
 
@@ -380,17 +381,17 @@ class Izde:
         limit: int | None = 100,
     ) -> list[AlertView]:
         with self.db.session(readonly=True) as session:
-            person_id = persons.find_person(session, person).id if person else None
+            person_id = person_store.find_person(session, person).id if person else None
             rows = alert_store.list_alerts(
                 session, camera=camera, person_id=person_id, status=status, since=since, until=until, limit=limit
             )
-            names = dict(session.execute(select(Person.id, Person.display_name)).tuples())
+            names = {pid: name for pid, name in session.execute(select(Person.id, Person.display_name))}
             return [self._view(a, names.get(a.person_id, "?")) for a in rows]
 
     def alert(self, ref: str) -> AlertView:
         with self.db.session(readonly=True) as session:
             a = alert_store.get_alert(session, ref)
-            return self._view(a, persons.get_person(session, a.person_id).display_name)
+            return self._view(a, person_store.get_person(session, a.person_id).display_name)
 
 
 def _counters(frames_read: int, frames_dropped: int, c: Any) -> runs.RunCounters:

@@ -19,7 +19,7 @@ from rich.console import Console
 from izde.config import Settings, load_settings
 from izde.errors import IzdeError
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # long paths stay on one line, greppable
 
 
 @dataclass

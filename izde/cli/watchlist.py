@@ -30,7 +30,7 @@ def _photos(photos: list[Path], provenance: str, capture_date: str | None, face:
         raise InvalidInput("--face picks a face in one photo; give exactly one --photo with it")
     try:
         captured = date.fromisoformat(capture_date) if capture_date else None
-        return [PhotoSpec(path=p, provenance=provenance, capture_date=captured, face=face) for p in photos]  # type: ignore[arg-type]
+        return [PhotoSpec(path=p, provenance=provenance, capture_date=captured, face=face) for p in photos]
     except ValueError as e:
         if isinstance(e, ValidationError):
             raise _invalid(e) from None
@@ -59,7 +59,7 @@ def add(
                 category=category,
                 legal_basis=legal_basis,
                 issuing_authority=authority,
-                expires_on=expires,  # type: ignore[arg-type]
+                expires_on=expires,
             )
         except ValidationError as e:
             raise _invalid(e) from None
@@ -94,7 +94,9 @@ def add_photo(
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON object per person.")) -> None:
+def list_(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON object per person.")
+) -> None:
     """List the persons on the watchlist."""
     with user_errors(), Izde(settings(ctx)) as izde:
         rows = izde.persons()

@@ -23,9 +23,7 @@ class AlertStatus(enum.StrEnum):
 
 
 def describe(alert: Alert) -> str:
-    return (
-        f"{alert.id} {alert.camera} {alert.created_at.isoformat(timespec='seconds')} person {alert.person_id}"
-    )
+    return f"{alert.id} {alert.camera} {alert.created_at.isoformat(timespec='seconds')} person {alert.person_id}"
 
 
 def add_alert(

@@ -41,9 +41,7 @@ def add_face_counts(session: Session, camera: str, at: datetime, *, faces: int, 
         add_face_counts_generic(session, camera, hour, faces=faces, tracks=tracks)
 
 
-def add_face_counts_generic(
-    session: Session, camera: str, hour: datetime, *, faces: int, tracks: int
-) -> None:
+def add_face_counts_generic(session: Session, camera: str, hour: datetime, *, faces: int, tracks: int) -> None:
     """Update-then-insert, for databases without ON CONFLICT; safe within one transaction."""
     result = session.execute(
         update(FaceCount)

@@ -62,12 +62,7 @@ class FileStore:
             raise UnsafePath(f"refused file path {rel_path!r}: it would leave the data directory")
         # Canonical form only ("a/./b" and "a//b" are refused): the database stores the exact string.
         canonical = str(pure) == rel_path
-        if (
-            not canonical
-            or pure.is_absolute()
-            or not pure.parts
-            or not all(_PART.fullmatch(p) for p in pure.parts)
-        ):
+        if not canonical or pure.is_absolute() or not pure.parts or not all(_PART.fullmatch(p) for p in pure.parts):
             raise UnsafePath(f"refused file path {rel_path!r}: not a plain path inside the data directory")
         home = self.home.resolve()
         full = home.joinpath(*pure.parts)

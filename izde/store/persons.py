@@ -129,9 +129,7 @@ def _attach_photos(
         )
         for model, descriptor in photo.descriptors.items():
             row.templates.append(
-                Template(
-                    id=new_id(), person_id=person.id, model=model, descriptor=encode_descriptor(descriptor)
-                )
+                Template(id=new_id(), person_id=person.id, model=model, descriptor=encode_descriptor(descriptor))
             )
         session.add(row)
         stage.put(rel, photo.data)
@@ -151,9 +149,7 @@ def find_person(session: Session, ref: str) -> Person:
     person = by_id_or_prefix(session, Person, Person.id, ref, what="person", describe=describe)
     if person is not None:
         return person
-    named = list(
-        session.scalars(select(Person).where(Person.display_name == ref.strip()).order_by(Person.id))
-    )
+    named = list(session.scalars(select(Person).where(Person.display_name == ref.strip()).order_by(Person.id)))
     if len(named) > 1:
         raise ambiguous("person", ref, [describe(p) for p in named], "name the person by id instead")
     if not named:
@@ -179,9 +175,7 @@ def list_persons(session: Session) -> list[PersonSummary]:
 def remove_person(session: Session, stage: Stage, person: Person | str) -> Removal:
     """Delete a person, their photos, templates and alerts; their files go when the stage commits."""
     target = find_person(session, person) if isinstance(person, str) else person
-    photo_files = list(
-        session.scalars(select(ReferencePhoto.file_name).where(ReferencePhoto.person_id == target.id))
-    )
+    photo_files = list(session.scalars(select(ReferencePhoto.file_name).where(ReferencePhoto.person_id == target.id)))
     templates = session.scalar(select(func.count(Template.id)).where(Template.person_id == target.id)) or 0
     alerts = list(session.execute(select(Alert.id, Alert.evidence_file).where(Alert.person_id == target.id)))
     evidence = [f for _, f in alerts if f]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from izde.api import Izde
+from izde.errors import EnrolmentRejected
 from izde.vision.images import read_image_file
 from izde.watchlist.enrol import left_to_right
 from izde.watchlist.types import PersonSpec, PhotoSpec
@@ -46,11 +47,16 @@ def test_default_threshold_on_lfw(home: Path) -> None:
     enrolled, strangers = people()
     izde = Izde(home=home)
     ids: dict[str, str] = {}
+    refused: list[str] = []
     for name in enrolled:
         path = photo(name, 1)
         faces = len(izde.stack.detector.detect(read_image_file(path)[0]))
         spec = PersonSpec(
-            display_name=name, category="wanted", legal_basis="LFW test", issuing_authority="Test", expires_on="2099-01-01"
+            display_name=name,
+            category="wanted",
+            legal_basis="LFW test",
+            issuing_authority="Test",
+            expires_on="2099-01-01",
         )  # type: ignore[arg-type]
         choice = None
         if faces > 1:
@@ -59,13 +65,17 @@ def test_default_threshold_on_lfw(home: Path) -> None:
             lr = left_to_right(izde.stack.detector.detect(image))
             centres = (lr.boxes[:, 0] + lr.boxes[:, 2]) / 2
             choice = int(np.argmin(np.abs(centres - image.shape[1] / 2))) + 1
-        ids[name] = izde.enrol(spec, [PhotoSpec(path=path, provenance="official_record", face=choice)]).id
+        try:
+            ids[name] = izde.enrol(spec, [PhotoSpec(path=path, provenance="official_record", face=choice)]).id
+        except EnrolmentRejected as e:
+            refused.append(str(e))
     gallery, _ = izde.gallery()
-    assert len(gallery) == 100
+    assert len(refused) <= 3, refused  # the quality gate must not refuse ordinary passport-like photos
+    assert len(gallery) == 100 - len(refused)
     threshold = izde.settings.match.threshold
 
     hits = total = 0
-    for name in enrolled:
+    for name in ids:
         for i in (2, 3):
             if not photo(name, i).exists():
                 continue
@@ -85,8 +95,10 @@ def test_default_threshold_on_lfw(home: Path) -> None:
     izde.close()
 
     true_rate, false_rate = hits / total, false_matches / probes
-    print(f"\nLFW at threshold {threshold}: {hits}/{total} mated probes matched their own identity ({true_rate:.1%}); "
-          f"{false_matches}/{probes} non-enrolled probes falsely matched ({false_rate:.1%})")
+    print(
+        f"\nLFW at threshold {threshold}: {hits}/{total} mated probes matched their own identity ({true_rate:.1%}); "
+        f"{false_matches}/{probes} non-enrolled probes falsely matched ({false_rate:.1%})"
+    )
     assert total >= 150 and probes >= 95
     assert true_rate >= 0.85
     assert false_rate <= 0.05

@@ -75,7 +75,7 @@ def test_crowd_leaves_no_face_data(home: Path, caplog: pytest.LogCaptureFixture)
     text = caplog.text + r.stderr
     boxes = [b for f in video_frames(CROWD / "crowd.mp4", [0, 50]) for b in HogDetector(1).detect(f).boxes.tolist()]
     assert boxes, "the detector should find faces in the crowd"
-    for left, top, right, bottom in boxes:
+    for left, top, right, _bottom in boxes:
         assert f"{left}, {top}" not in text and f"{left} {top} {right}" not in text
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.cli.helpers import enrol, izde, json_lines
@@ -17,6 +20,8 @@ def stored_files(home: Path, sub: str) -> list[Path]:
 
 
 def table_count(home: Path, table: str) -> int:
+    if not (home / "izde.db").exists():
+        return 0  # refused before the database was ever needed
     with sqlite3.connect(home / "izde.db") as con:
         return int(con.execute(f"select count(*) from {table}").fetchone()[0])
 
@@ -123,3 +128,23 @@ def test_add_list_show_add_photo_remove(home: Path) -> None:
 
     missing = izde(home, "watchlist", "show", pid)
     assert missing.exit_code == 4 and "no person" in missing.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    ("transform", "message"),
+    [
+        (lambda im: cv2.GaussianBlur(im, (0, 0), 8), "too blurred"),
+        (lambda im: cv2.resize(im, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA), "smaller than"),
+        (lambda im: np.full_like(im, 127), "no face found"),
+    ],
+    ids=["blurred", "tiny", "blank"],
+)
+def test_quality_gate_names_the_reason(
+    home: Path, tmp_path: Path, transform: Callable[[np.ndarray], np.ndarray], message: str
+) -> None:
+    image = cv2.imread(str(require_data(HAMILTON / "obama.jpg")))
+    bad = tmp_path / "bad.jpg"
+    cv2.imwrite(str(bad), transform(image))
+    r = enrol(home, "Somebody", bad)
+    assert r.exit_code == 2 and message in r.stderr, r.stderr
+    assert table_count(home, "persons") == 0 and stored_files(home, "photos") == []

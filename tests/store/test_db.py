@@ -57,9 +57,7 @@ def test_times_come_back_as_utc_instants(db: Database) -> None:
         hour = s.scalars(select(FaceCount.hour)).one()
         assert hour == datetime(2024, 1, 1, 10, tzinfo=UTC) and hour.tzinfo == UTC
         # Filters compare instants, whatever the offset they are written in.
-        assert s.scalars(
-            select(FaceCount).where(FaceCount.hour >= datetime(2024, 1, 1, 11, tzinfo=plus2))
-        ).all()
+        assert s.scalars(select(FaceCount).where(FaceCount.hour >= datetime(2024, 1, 1, 11, tzinfo=plus2))).all()
 
 
 def test_naive_times_are_refused(db: Database) -> None:

@@ -61,9 +61,7 @@ def test_run_lifecycle(db: Database) -> None:
     with db.session() as s:
         update_run(s, run.id, RunCounters(frames_read=100, frames_analysed=20, faces_seen=5))
     with db.session() as s:
-        finish_run(
-            s, run.id, "failed", error="stream lost", counters=RunCounters(frames_read=150, alerts_raised=1)
-        )
+        finish_run(s, run.id, "failed", error="stream lost", counters=RunCounters(frames_read=150, alerts_raised=1))
     with db.session(readonly=True) as s:
         done = get_run(s, run.id[:6])
         assert (done.status, done.error, done.frames_read, done.frames_analysed) == (
@@ -225,9 +223,7 @@ def test_face_counts_add_up_per_camera_and_utc_hour(db: Database) -> None:
     with db.session() as s:
         add_face_counts(s, "gate", t, faces=3, tracks=1)
         add_face_counts(s, "gate", t + timedelta(minutes=30), faces=2, tracks=2)
-        add_face_counts(
-            s, "gate", datetime(2024, 6, 1, 12, 59, tzinfo=timezone(timedelta(hours=2))), faces=1, tracks=0
-        )
+        add_face_counts(s, "gate", datetime(2024, 6, 1, 12, 59, tzinfo=timezone(timedelta(hours=2))), faces=1, tracks=0)
         add_face_counts(s, "gate", t + timedelta(hours=1), faces=4, tracks=4)
         add_face_counts(s, "lobby", t, faces=9, tracks=9)
     with db.session() as s:
@@ -235,9 +231,7 @@ def test_face_counts_add_up_per_camera_and_utc_hour(db: Database) -> None:
     with db.session(readonly=True) as s:
         gate = [(c.hour, c.faces, c.tracks) for c in list_face_counts(s, camera="gate")]
         assert gate == [(hour_of(t), 16, 13), (hour_of(t) + timedelta(hours=1), 4, 4)]
-        assert [
-            c.camera for c in list_face_counts(s, since=hour_of(t), until=hour_of(t) + timedelta(hours=1))
-        ] == [
+        assert [c.camera for c in list_face_counts(s, since=hour_of(t), until=hour_of(t) + timedelta(hours=1))] == [
             "gate",
             "lobby",
         ]

@@ -115,12 +115,8 @@ def upgrade() -> None:
         sa.Column("evidence_file", sa.String(200), nullable=True),
         sa.Column("status", sa.String(20), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_alerts"),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["watch_runs.id"], name="fk_alerts_run_id_watch_runs", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name="fk_alerts_person_id_persons", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["watch_runs.id"], name="fk_alerts_run_id_watch_runs", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name="fk_alerts_person_id_persons", ondelete="CASCADE"),
     )
     op.create_index("ix_alerts_run_id", "alerts", ["run_id"])
     op.create_index("ix_alerts_person_id", "alerts", ["person_id"])
