@@ -112,6 +112,28 @@ class EnrolmentSettings(_Strict):
     )
 
 
+class RetentionSettings(_Strict):
+    """How long each kind of record is kept before ``izde purge`` (also run at every watch) deletes it."""
+
+    rejected_alerts_days: int = Field(7, ge=0, description="False alerts (rejected by an operator).")
+    unconfirmed_alerts_days: int = Field(30, ge=1, description="Alerts nobody confirmed or rejected.")
+    confirmed_alerts_days: int = Field(365, ge=1, description="Confirmed alerts and their outcome.")
+    audit_log_days: int = Field(
+        365, ge=183, description="Audit entries; never less than 6 months (183 days), so oversight can look back."
+    )
+    runs_days: int = Field(365, ge=30, description="Watch-run records (counters only) without alerts left.")
+
+
+class SecuritySettings(_Strict):
+    audit_key_file: Path | None = Field(
+        None, description="File holding the audit chain's HMAC key (default: HOME/secrets/audit.key)."
+    )
+    token_file: Path | None = Field(
+        None, description="Where 'izde login' keeps this user's session token (default: the user's config dir)."
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 14, description="Lifetime of a login session.")
+
+
 def default_home() -> Path:
     return user_data_path("izde", appauthor=False)
 
@@ -129,6 +151,8 @@ class Settings(BaseSettings):
     match: MatchSettings = MatchSettings()
     pipeline: PipelineSettings = PipelineSettings()
     enrolment: EnrolmentSettings = EnrolmentSettings()
+    retention: RetentionSettings = RetentionSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -144,6 +168,16 @@ class Settings(BaseSettings):
         if yaml_file is None:
             return (init_settings, env_settings)
         return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.security.audit_key_file or self.home / "secrets" / "audit.key"
+
+    @property
+    def token_path(self) -> Path:
+        from platformdirs import user_config_path
+
+        return self.security.token_file or user_config_path("izde", appauthor=False) / "token"
 
     @property
     def db_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
             monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("IZDE_HOME", str(home))
+    monkeypatch.setenv("IZDE_SECURITY__TOKEN_FILE", str(home.parent / f"{home.name}-token"))
     return home
 
 
@@ -43,3 +45,24 @@ def require_data(path: Path) -> Path:
     if not path.exists():
         pytest.fail(f"test data {path} is missing: set IZDE_DATA to the shared data folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def _deployment_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.cli.helpers import make_deployment
+
+    return make_deployment(tmp_path_factory.mktemp("deployment-template"))
+
+
+@pytest.fixture
+def deployment(home: Path, _deployment_template: Any) -> Any:
+    """An initialised data directory with a logged-in user for each role.
+
+    Built once (argon2 hashing is deliberately slow) and copied for each test; the copy's tokens are valid
+    because they live in the copied database.
+    """
+    import shutil
+    from dataclasses import replace
+
+    shutil.copytree(_deployment_template.home, home, dirs_exist_ok=True)
+    return replace(_deployment_template, home=home, tokens=dict(_deployment_template.tokens))

@@ -11,13 +11,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from izde.config import Settings, load_settings
 from izde.errors import IzdeError
+
+if TYPE_CHECKING:
+    from izde.api import Izde
 
 err_console = Console(stderr=True, soft_wrap=True)  # long paths stay on one line, greppable
 
@@ -36,6 +39,18 @@ def options(ctx: typer.Context) -> GlobalOptions:
 def settings(ctx: typer.Context, **overrides: Any) -> Settings:
     opts = options(ctx)
     return load_settings(home=opts.home, config_file=opts.config, **overrides)
+
+
+def open_izde(ctx: typer.Context, **overrides: Any) -> Izde:
+    """The service for this command, acting as the user whose token ``izde login`` saved (or IZDE_TOKEN)."""
+    from izde.api import Izde
+    from izde.service.core import token_from_environment
+
+    izde = Izde(settings(ctx, **overrides))
+    token = token_from_environment(izde.settings)
+    if token:
+        izde.use_token(token)
+    return izde
 
 
 def _default(o: object) -> object:

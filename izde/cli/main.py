@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from izde.cli import alerts, bench, models, watch, watchlist
+from izde.cli import account, alerts, authorisation, bench, models, watch, watchlist
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
 
@@ -36,7 +36,13 @@ def _root(
     ctx.obj = GlobalOptions(home=home, config=config)
 
 
+app.command("init")(account.init)
+app.command("login")(account.login)
+app.command("logout")(account.logout)
+app.command("whoami")(account.whoami)
+app.add_typer(account.users_app, name="users")
 app.add_typer(watchlist.app, name="watchlist")
+app.add_typer(authorisation.app, name="auth")
 app.add_typer(alerts.app, name="alerts")
 app.command("watch")(watch.watch)
 app.add_typer(bench.app, name="bench")

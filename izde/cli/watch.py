@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from izde.api import AlertView, Izde
-from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.api import AlertView
+from izde.cli.alerts import parse_time
+from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.cli.views import alert_dict
 from izde.pipeline.watcher import WatchCounters
 from izde.vision.types import Frame
@@ -29,10 +31,20 @@ def _frame_total(source: str) -> int | None:
     return n or None
 
 
+def _recorded_at(value: str | None) -> datetime | None:
+    return parse_time(value, "--recorded-at")
+
+
 def watch(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="Video file, folder of images, rtsp:// or http(s):// URL, or webcam index."),
     camera: str = typer.Option(..., "--camera", "-c", help="Name of the camera this source comes from."),
+    authorisation: str = typer.Option(
+        ..., "--authorisation", "-a", help="Id (or prefix) of the authorisation this session runs under."
+    ),
+    recorded_at: str | None = typer.Option(
+        None, help="For recorded footage: when the recording started (ISO 8601 with zone)."
+    ),
     fps: float | None = typer.Option(None, "--fps", min=0.1, help="Analysed frames per second (default: settings)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per alert on stdout."),
 ) -> None:
@@ -44,7 +56,8 @@ def watch(
     """
     overrides = {"pipeline": {"analysis_fps": fps}} if fps else {}
     stop = threading.Event()
-    with user_errors(), Izde(settings(ctx, **overrides)) as izde:
+    with user_errors(), open_izde(ctx, **overrides) as izde:
+        started = _recorded_at(recorded_at)
         total = _frame_total(source)
 
         def on_alert(a: AlertView) -> None:
@@ -73,7 +86,15 @@ def watch(
                 )
 
             try:
-                report = izde.watch(source, camera, stop=stop, progress=on_frame, on_alert=on_alert)
+                report = izde.watch(
+                    source,
+                    camera,
+                    authorisation,
+                    recorded_at=started,
+                    stop=stop,
+                    progress=on_frame,
+                    on_alert=on_alert,
+                )
             except KeyboardInterrupt:
                 err_console.print("stopped by the user")
                 raise typer.Exit(130) from None
@@ -82,6 +103,8 @@ def watch(
         f"analysed, {report.frames_dropped} dropped, {report.faces_seen} faces in {report.tracks_seen} tracks, "
         f"{len(report.alerts)} alert(s)"
     )
+    if report.stop_reason:
+        err_console.print(f"[yellow]stopped:[/] {report.stop_reason}")
     if report.error:
         err_console.print(f"[bold red]error:[/] {report.error}")
     if not report.finished:

@@ -9,8 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from izde.api import Izde
-from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.cli.views import person_dict, persons_table, summary_dict
 from izde.errors import InvalidInput
 from izde.watchlist.types import Category, PersonSpec, PhotoSpec, Provenance
@@ -51,7 +50,9 @@ def add(
     face: int | None = typer.Option(None, min=1, help="Which face to use when a photo shows several (1 = leftmost)."),
     as_json: bool = typer.Option(False, "--json", help="Print the new entry as JSON."),
 ) -> None:
-    """Enrol a person with one or more reference photos. Refused photos store nothing."""
+    """Propose a person with one or more reference photos (curator). Refused photos store nothing.
+
+    The entry matches nobody until a different approver runs 'izde watchlist approve'."""
     with user_errors():
         try:
             spec = PersonSpec(
@@ -64,12 +65,15 @@ def add(
         except ValidationError as e:
             raise _invalid(e) from None
         photos = _photos(photo, provenance, capture_date, face)
-        with Izde(settings(ctx)) as izde:
-            person = izde.enrol(spec, photos)
+        with open_izde(ctx) as izde:
+            person = izde.propose(spec, photos)
     if as_json:
         print_json(person_dict(person))
     else:
-        err_console.print(f"enrolled [bold]{person.display_name}[/] as {person.id} with {len(person.photos)} photo(s)")
+        err_console.print(
+            f"proposed [bold]{person.display_name}[/] as {person.id} with {len(person.photos)} photo(s); "
+            "a different approver must approve it before it can match"
+        )
 
 
 @app.command("add-photo")
@@ -85,12 +89,29 @@ def add_photo(
     """Add reference photos to a person; every photo stays a template (appearance changes over the years)."""
     with user_errors():
         photos = _photos(photo, provenance, capture_date, face)
-        with Izde(settings(ctx)) as izde:
+        with open_izde(ctx) as izde:
             view = izde.add_photos(person, photos)
     if as_json:
         print_json(person_dict(view))
     else:
-        err_console.print(f"{view.display_name} now has {len(view.photos)} photo(s)")
+        err_console.print(
+            f"{view.display_name} now has {len(view.photos)} photo(s); the entry awaits a second approval again"
+        )
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    person: str = typer.Argument(..., help="Person id, id prefix or exact name."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Approve a proposed entry (approver; not the person who proposed it). From now on it can match."""
+    with user_errors(), open_izde(ctx) as izde:
+        view = izde.approve(person)
+    if as_json:
+        print_json(person_dict(view))
+    else:
+        err_console.print(f"approved {view.display_name}: the entry is {view.status}")
 
 
 @app.command("list")
@@ -98,7 +119,7 @@ def list_(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON object per person.")
 ) -> None:
     """List the persons on the watchlist."""
-    with user_errors(), Izde(settings(ctx)) as izde:
+    with user_errors(), open_izde(ctx) as izde:
         rows = izde.persons()
     if as_json:
         for r in rows:
@@ -114,7 +135,7 @@ def show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show a person's entry and reference photos (never their templates)."""
-    with user_errors(), Izde(settings(ctx)) as izde:
+    with user_errors(), open_izde(ctx) as izde:
         view = izde.person(person)
     if as_json:
         print_json(person_dict(view))
@@ -136,7 +157,7 @@ def remove(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Delete a person with their photos, templates, alerts and evidence, from disk and database."""
-    with user_errors(), Izde(settings(ctx)) as izde:
+    with user_errors(), open_izde(ctx) as izde:
         view = izde.person(person)
         if not yes and not typer.confirm(
             f"Delete {view.display_name} ({view.id}) with {len(view.photos)} photo(s) and their alerts?", err=True

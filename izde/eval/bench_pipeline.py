@@ -20,7 +20,7 @@ import numpy as np
 from izde.config import Settings
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
-from izde.pipeline.watcher import AlertEvent
+from izde.pipeline.watcher import AlertEvent, Watcher
 from izde.vision.dlib_backend import CHIP_PADDING, _resnet, _shape_predictor
 from izde.vision.images import read_image_file
 from izde.vision.stack import VisionStack, build_stack
@@ -87,7 +87,8 @@ def run_izde(video: Path, gallery: Gallery, settings: Settings, stack: VisionSta
     events: list[AlertEvent] = []
     source = FileSource(SourceSpec(SourceKind.FILE, str(video)))
     start = time.perf_counter()
-    result = run_source(source, "bench", stack, gallery, settings, events.append, threading.Event())
+    watcher = Watcher("bench", stack, gallery, settings.pipeline, settings.match, events.append, source.continuous)
+    result = run_source(source, watcher, settings.pipeline.analysis_fps, threading.Event())
     seconds = time.perf_counter() - start
     c = result.counters
     return RunFigures(

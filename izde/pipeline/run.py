@@ -1,4 +1,4 @@
-"""Drives one source through one watcher until the source ends, fails or is stopped."""
+"""Drives one source through one watcher until the source ends, fails, is stopped, or a guard says stop."""
 
 from __future__ import annotations
 
@@ -6,44 +6,43 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from izde.config import Settings
 from izde.pipeline.sources import Source, SourceStats
-from izde.pipeline.watcher import AlertSink, WatchCounters, Watcher
-from izde.vision.stack import VisionStack
+from izde.pipeline.watcher import WatchCounters, Watcher
 from izde.vision.types import Frame
-from izde.watchlist.index import Gallery
 
 Progress = Callable[[Frame, WatchCounters], None]
+Guard = Callable[[Frame], str | None]  # a reason to stop now, or None
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
     source: SourceStats
     counters: WatchCounters
+    stop_reason: str | None = None
 
     @property
     def finished(self) -> bool:
-        return self.source.finished and self.source.error is None
+        return self.source.finished and self.source.error is None and self.stop_reason is None
 
 
 def run_source(
     source: Source,
-    camera: str,
-    stack: VisionStack,
-    gallery: Gallery,
-    settings: Settings,
-    on_alert: AlertSink,
+    watcher: Watcher,
+    analysis_fps: float,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
+    guard: Guard | None = None,
 ) -> RunResult:
     stop = stop or threading.Event()
-    watcher = Watcher(camera, stack, gallery, settings.pipeline, settings.match, on_alert, source.continuous)
+    reason: str | None = None
     try:
-        for frame in source.frames(settings.pipeline.analysis_fps, stop):
+        for frame in source.frames(analysis_fps, stop):
+            if guard is not None and (reason := guard(frame)) is not None:
+                break
             watcher.process(frame)
             if progress is not None:
                 progress(frame, watcher.counters)
     finally:
         watcher.close()
         stop.set()
-    return RunResult(source.stats, watcher.counters)
+    return RunResult(source.stats, watcher.counters, reason)

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -55,8 +56,11 @@ class Person(Base):
     legal_basis: Mapped[str] = mapped_column(String(500))
     issuing_authority: Mapped[str] = mapped_column(String(200))
     expires_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[str] = mapped_column(String(20), default="active")  # proposed, active, rejected
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    proposed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     photos: Mapped[list[ReferencePhoto]] = relationship(
         back_populates="person",
@@ -126,6 +130,12 @@ class WatchRun(Base):
     faces_seen: Mapped[int] = mapped_column(Integer, default=0)
     tracks_seen: Mapped[int] = mapped_column(Integer, default=0)
     alerts_raised: Mapped[int] = mapped_column(Integer, default=0)
+    authorisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("authorisations.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    started_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # files: recording start
+    stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Alert(Base):
@@ -156,3 +166,135 @@ class FaceCount(Base):
     hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     faces: Mapped[int] = mapped_column(Integer, default=0)
     tracks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Organisation(Base):
+    """Who operates izde. Only law-enforcement authorities may run real-time identification."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    law_enforcement: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
+    roles: Mapped[str] = mapped_column(String(200))  # comma-separated role names
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Token(Base):
+    """A login session or API token; only its SHA-256 is stored."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # session, api
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Authorisation(Base):
+    """A competent authority's authorisation: the legal scope of watching (who, where, when, live/recorded)."""
+
+    __tablename__ = "authorisations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    objective: Mapped[str] = mapped_column(String(40))
+    offence_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    issuing_authority: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    covers_live: Mapped[bool] = mapped_column(Boolean)
+    covers_recorded: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # requested, granted, rejected
+    urgent_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuthorisationPerson(Base):
+    __tablename__ = "authorisation_persons"
+
+    authorisation_id: Mapped[str] = mapped_column(ForeignKey("authorisations.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AuthorisationCamera(Base):
+    __tablename__ = "authorisation_cameras"
+
+    authorisation_id: Mapped[str] = mapped_column(ForeignKey("authorisations.id", ondelete="CASCADE"), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class AlertReview(Base):
+    """One person's decision on an alert: confirm, reject, or the outcome after engagement."""
+
+    __tablename__ = "alert_reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AuditEntry(Base):
+    """One link of the keyed hash chain. ``details`` is JSON and never holds biometric data."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    subject_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SettingChange(Base):
+    """A proposed change of an operational setting (the match threshold); it applies once approved."""
+
+    __tablename__ = "setting_changes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(60), index=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # proposed, approved, rejected
+    proposed_by: Mapped[str] = mapped_column(String(32))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class FriaRecord(Base):
+    """A recorded fundamental-rights impact assessment for a deployment (an authorisation)."""
+
+    __tablename__ = "fria_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    authorisation_id: Mapped[str] = mapped_column(ForeignKey("authorisations.id", ondelete="CASCADE"), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -12,6 +12,7 @@ from izde.errors import EnrolmentRejected
 from izde.vision.images import read_image_file
 from izde.watchlist.enrol import left_to_right
 from izde.watchlist.types import PersonSpec, PhotoSpec
+from tests.cli.helpers import Deployment
 from tests.conftest import LFW, require_data
 
 pytestmark = pytest.mark.slow
@@ -43,9 +44,10 @@ def centre_descriptor(izde: Izde, path: Path) -> np.ndarray | None:
     return izde.stack.embedder.embed(aligned.chips)[0]
 
 
-def test_default_threshold_on_lfw(home: Path) -> None:
+def test_default_threshold_on_lfw(deployment: Deployment) -> None:
     enrolled, strangers = people()
-    izde = Izde(home=home)
+    izde = Izde(home=deployment.home, token=deployment.tokens["curator"])
+    approver = Izde(home=deployment.home, token=deployment.tokens["approver"])
     ids: dict[str, str] = {}
     refused: list[str] = []
     for name in enrolled:
@@ -66,7 +68,8 @@ def test_default_threshold_on_lfw(home: Path) -> None:
             centres = (lr.boxes[:, 0] + lr.boxes[:, 2]) / 2
             choice = int(np.argmin(np.abs(centres - image.shape[1] / 2))) + 1
         try:
-            ids[name] = izde.enrol(spec, [PhotoSpec(path=path, provenance="official_record", face=choice)]).id
+            ids[name] = izde.propose(spec, [PhotoSpec(path=path, provenance="official_record", face=choice)]).id
+            approver.approve(ids[name])
         except EnrolmentRejected as e:
             refused.append(str(e))
     gallery, _ = izde.gallery()
@@ -93,6 +96,7 @@ def test_default_threshold_on_lfw(home: Path) -> None:
         probes += 1
         false_matches += bool(gallery.match(d, threshold))
     izde.close()
+    approver.close()
 
     true_rate, false_rate = hits / total, false_matches / probes
     print(

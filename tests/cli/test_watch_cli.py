@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.cli.helpers import enrol, izde, json_lines
+from tests.cli.helpers import Deployment, json_lines
 from tests.conftest import CROWD, HAMILTON, require_data
 
 pytestmark = pytest.mark.slow
@@ -24,9 +24,11 @@ def files_under(home: Path) -> list[str]:
     return sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
 
 
-def test_hamilton_alerts_on_lin_manuel_miranda_once(home: Path) -> None:
-    assert enrol(home, "Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png")).exit_code == 0
-    r = izde(home, "watch", HAMILTON / "short_hamilton_clip.mp4", "--camera", "stage", "--json")
+def test_hamilton_alerts_on_lin_manuel_miranda_once(deployment: Deployment) -> None:
+    home = deployment.home
+    lin = deployment.enrol("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
+    auth = deployment.authorise([lin], ["stage"])
+    r = deployment.watch(HAMILTON / "short_hamilton_clip.mp4", "stage", auth, "--json")
     assert r.exit_code == 0, r.stderr
     alerts = json_lines(r.stdout)
     assert 1 <= len(alerts) <= 2, alerts  # one passage, one alert (cooldown); never one per frame
@@ -37,21 +39,25 @@ def test_hamilton_alerts_on_lin_manuel_miranda_once(home: Path) -> None:
     assert evidence.is_file() and evidence.read_bytes()[:3] == b"\xff\xd8\xff"
     assert cv2.imread(str(evidence)) is not None
 
-    listed = json_lines(izde(home, "alerts", "list", "--json").stdout)
+    listed = json_lines(deployment.run("op-b", "alerts", "list", "--json").stdout)
     assert sorted(a["id"] for a in listed) == sorted(a["id"] for a in alerts)
     assert all(a["status"] == "pending" and a["camera"] == "stage" for a in listed)
-    shown = izde(home, "alerts", "show", first["id"][:10])
+    shown = deployment.run("op-b", "alerts", "show", first["id"][:10])
     assert shown.exit_code == 0 and "candidate" in shown.stdout
     (run,) = rows(home, "select status, frames_read, faces_seen, alerts_raised from watch_runs")
     assert run[0] == "completed" and run[1] == 275 and int(run[2]) > 0 and run[3] == len(alerts)
 
 
-def test_crowd_leaves_no_face_data(home: Path, caplog: pytest.LogCaptureFixture) -> None:
-    for name in ("lin-manuel-miranda.png", "alex-lacamoire.png", "obama.jpg", "biden.jpg"):
-        assert enrol(home, name.split(".")[0], require_data(HAMILTON / name)).exit_code == 0
+def test_crowd_leaves_no_face_data(deployment: Deployment, caplog: pytest.LogCaptureFixture) -> None:
+    home = deployment.home
+    ids = [
+        deployment.enrol(name.split(".")[0], require_data(HAMILTON / name))
+        for name in ("lin-manuel-miranda.png", "alex-lacamoire.png", "obama.jpg", "biden.jpg")
+    ]
+    auth = deployment.authorise(ids, ["street"])
     before = files_under(home)
     caplog.set_level(logging.DEBUG)
-    r = izde(home, "--verbose", "watch", require_data(CROWD / "crowd.mp4"), "--camera", "street", "--json")
+    r = deployment.watch(require_data(CROWD / "crowd.mp4"), "street", auth, "--json")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.strip() == ""  # no alert
 
@@ -79,28 +85,37 @@ def test_crowd_leaves_no_face_data(home: Path, caplog: pytest.LogCaptureFixture)
         assert f"{left}, {top}" not in text and f"{left} {top} {right}" not in text
 
 
-def test_watch_bad_sources(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    missing = izde(home, "watch", tmp_path / "nope.mp4", "--camera", "c")
+def test_watch_bad_sources(deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = deployment.home
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([pid], ["c"])
+    live = deployment.authorise(
+        [pid], ["c"], live=True, start="2026-01-01T00:00:00+00:00", end="2099-01-01T00:00:00+00:00"
+    )
+    missing = deployment.watch(tmp_path / "nope.mp4", "c", auth)
     assert missing.exit_code == 3 and "does not exist" in missing.stderr
 
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
-    corrupt = izde(home, "watch", junk, "--camera", "c")
+    corrupt = deployment.watch(junk, "c", auth)
     assert corrupt.exit_code == 3 and "cannot read video file" in corrupt.stderr
 
     monkeypatch.setenv("IZDE_PIPELINE__STREAM_RETRIES", "1")
     monkeypatch.setenv("IZDE_PIPELINE__STREAM_BACKOFF_S", "0.05")
-    unreachable = izde(home, "watch", "rtsp://127.0.0.1:9/stream", "--camera", "c")
+    unreachable = deployment.watch("rtsp://127.0.0.1:9/stream", "c", live)
     assert unreachable.exit_code == 3 and "cannot open stream" in unreachable.stderr
     # A source that cannot be opened is refused before any run is recorded.
-    assert not (home / "izde.db").exists() or rows(home, "select count(*) from watch_runs") == [(0,)]
+    assert rows(home, "select count(*) from watch_runs") == [(0,)]
 
 
-def test_truncated_video_is_reported_as_not_finished(home: Path, tmp_path: Path) -> None:
+def test_truncated_video_is_reported_as_not_finished(deployment: Deployment, tmp_path: Path) -> None:
+    home = deployment.home
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([pid], ["c"])
     data = require_data(HAMILTON / "short_hamilton_clip.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
-    r = izde(home, "watch", cut, "--camera", "c", "--fps", "1")
+    r = deployment.watch(cut, "c", auth, "--fps", "1")
     if r.exit_code == 3 and "cannot read video file" in r.stderr:
         return  # the container index was lost with the tail: refused up front, also correct
     assert r.exit_code == 3, r.stderr

@@ -1,0 +1,1 @@
+"""Safeguards as runtime objects: roles and the permission check, authorisations, reviews, audit, retention."""

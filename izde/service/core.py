@@ -1,0 +1,173 @@
+"""The service's core: settings, database, vision stack, the acting user, the permission check and audit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.orm import Session
+
+from izde.config import Settings, load_settings
+from izde.errors import InvalidInput
+from izde.governance import audit as audit_chain
+from izde.governance import users
+from izde.governance.roles import Action, Actor, Role, authorize
+from izde.governance.users import AuthenticationFailed
+from izde.store.db import Database
+from izde.vision.stack import VisionStack, build_stack
+
+
+class Core:
+    """One data directory (database, photos, evidence), its audit key, and who is acting."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        home: Path | str | None = None,
+        token: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or load_settings(home=home, **overrides)
+        self._db: Database | None = None
+        self._stack: VisionStack | None = None
+        self._key: bytes | None = None
+        self.actor: Actor | None = None
+        if token:
+            self.use_token(token)
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database.open(self.settings)
+        return self._db
+
+    @property
+    def stack(self) -> VisionStack:
+        if self._stack is None:
+            self._stack = build_stack(self.settings.vision)
+        return self._stack
+
+    @property
+    def audit_key(self) -> bytes:
+        if self._key is None:
+            self._key = audit_chain.load_key(self.settings.audit_key_path)
+        return self._key
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- who acts -------------------------------------------------------------------------------------------
+
+    def require(self, action: Action) -> Actor:
+        """The central permission check for the acting user; every personal-data operation starts here."""
+        if self.actor is None:
+            raise AuthenticationFailed("not logged in", "log in with 'izde login' (or pass a token)")
+        authorize(self.actor, action)
+        return self.actor
+
+    def audit(
+        self,
+        session: Session,
+        action: str,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        actor: Actor | str | None = None,
+        **details: Any,
+    ) -> None:
+        who = actor or self.actor or "anonymous"
+        audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+
+    def use_token(self, token: str) -> Actor:
+        with self.db.session(readonly=True) as session:
+            self.actor = users.actor_for_token(session, token)
+        return self.actor
+
+    def login(self, username: str, password: str) -> str:
+        """Check the password and open a session; returns its token. Failures are audited too."""
+        from datetime import timedelta
+
+        try:
+            with self.db.session(readonly=True) as session:
+                user_id = users.authenticate(session, username, password).id
+        except AuthenticationFailed:
+            with self.db.session() as session:
+                self.audit(session, "login.failed", "user", None, actor=username.strip().lower()[:100])
+            raise
+        with self.db.session() as session:
+            user = session.get(users.User, user_id)
+            assert user is not None
+            token = users.issue_token(session, user, ttl=timedelta(hours=self.settings.security.session_hours))
+            self.actor = users.actor_of(session, user)
+            self.audit(session, "login", "user", user.id)
+        return token
+
+    def logout(self, token: str) -> None:
+        with self.db.session() as session:
+            if users.revoke_token(session, token):
+                self.audit(session, "logout", "user", self.actor.user_id if self.actor else None)
+        self.actor = None
+
+    def initialise(self, admin: str, password: str, organisation: str, law_enforcement: bool) -> None:
+        """First start: the audit key and the first administrator. Refused once any user exists."""
+        if not self.settings.audit_key_path.exists():
+            audit_chain.create_key(self.settings.audit_key_path)
+        self._key = None
+        with self.db.session() as session:
+            if users.user_count(session):
+                raise InvalidInput("izde is already initialised", "an administrator adds users with 'izde users add'")
+            org = users.get_or_create_organisation(session, organisation, law_enforcement)
+            user = users.create_user(session, admin, password, frozenset({Role.ADMIN}), org)
+            self.audit(
+                session,
+                "system.init",
+                "user",
+                user.id,
+                actor="system",
+                organisation=organisation,
+                law_enforcement=law_enforcement,
+            )
+
+    def add_user(
+        self, username: str, password: str, roles: frozenset[Role], organisation: str, law_enforcement: bool | None
+    ) -> str:
+        self.require(Action.USER_ADMIN)
+        with self.db.session() as session:
+            org = users.get_or_create_organisation(session, organisation, law_enforcement)
+            user = users.create_user(session, username, password, roles, org)
+            self.audit(
+                session,
+                "user.add",
+                "user",
+                user.id,
+                username=user.username,
+                roles=sorted(r.value for r in roles),
+                organisation=org.name,
+            )
+            return user.id
+
+
+def token_from_environment(settings: Settings) -> str | None:
+    """``IZDE_TOKEN`` for scripts, else the file ``izde login`` wrote."""
+    env = os.environ.get("IZDE_TOKEN")
+    if env:
+        return env.strip()
+    path = settings.token_path
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,76 @@
+"""Retention: delete what is no longer needed, on a schedule of configured periods; every purge audited."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+
+from izde.governance.review import AlertState
+from izde.governance.roles import Action
+from izde.service.core import Core
+from izde.store import persons as person_store
+from izde.store.models import Alert, AuditEntry, Person, WatchRun
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    rejected_alerts: int
+    unconfirmed_alerts: int
+    confirmed_alerts: int
+    expired_persons: int
+    runs: int
+    audit_entries: int
+
+
+class RetentionService(Core):
+    def purge(self, *, as_system: bool = False, now: datetime | None = None) -> PurgeReport:
+        """Apply the retention periods. ``as_system`` is used by ``watch``, which purges before each session."""
+        if not as_system:
+            self.require(Action.PURGE)
+        r = self.settings.retention
+        now = now or datetime.now(UTC)
+        with self.db.transaction() as (session, stage):
+            counts: dict[str, int] = {}
+            for name, states, days in (
+                ("rejected_alerts", [AlertState.REJECTED], r.rejected_alerts_days),
+                ("unconfirmed_alerts", [AlertState.PENDING], r.unconfirmed_alerts_days),
+                (
+                    "confirmed_alerts",
+                    [AlertState.CONFIRMED, AlertState.CONFIRMED_TRUE, AlertState.CONFIRMED_FALSE],
+                    r.confirmed_alerts_days,
+                ),
+            ):
+                where = (Alert.status.in_([s.value for s in states]), Alert.created_at < now - timedelta(days=days))
+                files = [f for f in session.scalars(select(Alert.evidence_file).where(*where)) if f]
+                counts[name] = session.execute(delete(Alert).where(*where)).rowcount or 0  # type: ignore[attr-defined]
+                stage.delete_on_commit(files)
+            expired = list(session.scalars(select(Person).where(Person.expires_on <= now.date())))
+            for p in expired:
+                person_store.remove_person(session, stage, p)
+            counts["expired_persons"] = len(expired)
+            has_alerts = select(func.count(Alert.id)).where(Alert.run_id == WatchRun.id).scalar_subquery()
+            old_runs = (
+                WatchRun.ended_at.is_not(None),
+                WatchRun.ended_at < now - timedelta(days=r.runs_days),
+                has_alerts == 0,
+            )
+            counts["runs"] = session.execute(delete(WatchRun).where(*old_runs)).rowcount or 0  # type: ignore[attr-defined]
+            cutoff = now - timedelta(days=r.audit_log_days)
+            counts["audit_entries"] = (
+                session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff)).rowcount or 0  # type: ignore[attr-defined]
+            )
+            report = PurgeReport(**counts)
+            if any(counts.values()) or not as_system:
+                first = session.scalar(select(func.min(AuditEntry.seq)))
+                self.audit(
+                    session,
+                    "retention.purge",
+                    "retention",
+                    None,
+                    actor="system" if as_system else None,
+                    audit_chain_starts_at=first,
+                    **asdict(report),
+                )
+            return report
