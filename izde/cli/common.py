@@ -88,3 +88,6 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:
+        # Schema upgrades are routine; say nothing about them unless asked.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

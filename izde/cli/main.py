@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from izde.cli import account, alerts, authorisation, bench, models, watch, watchlist
+from izde.cli import account, alerts, authorisation, bench, demo, models, watch, watchlist
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
 
@@ -36,6 +36,7 @@ def _root(
     ctx.obj = GlobalOptions(home=home, config=config)
 
 
+app.command("demo")(demo.demo)
 app.command("init")(account.init)
 app.command("login")(account.login)
 app.command("logout")(account.logout)
