@@ -43,12 +43,21 @@ class VisionSettings(_Strict):
     embedder: Literal["dlib", "onnx"] = Field(
         "onnx", description="What runs the face descriptor network: dlib itself or izde's ONNX export of it."
     )
-    upsample: int = Field(
-        1,
+    upsample: int | None = Field(
+        None,
         ge=0,
         le=3,
-        description="Times the image is upsampled before detection; each step finds faces ~1/2 smaller.",
+        description=(
+            "Times the image is upsampled before detection; each step finds faces ~1/2 smaller. Default: 1 for "
+            "HOG (finds faces from ~40 px), 0 for MMOD (finds them from ~80 px, at a quarter of the cost of 1)."
+        ),
     )
+
+    @property
+    def detector_upsample(self) -> int:
+        if self.upsample is not None:
+            return self.upsample
+        return 1 if self.detector == "hog" else 0
     onnx_device: Literal["cpu", "cuda", "auto"] = Field(
         "auto", description="ONNX Runtime provider: the CUDA provider when 'auto' finds a GPU, else the CPU."
     )

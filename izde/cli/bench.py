@@ -29,6 +29,9 @@ def pipeline(
         None, "--reference", "-r", help="Reference photo(s) to match (default: Lin-Manuel Miranda's)."
     ),
     data: Path | None = typer.Option(None, help="The shared data folder (default: $IZDE_DATA or ../shared/data)."),
+    detector: list[str] | None = typer.Option(
+        None, "--detector", help="Also run izde with this detector (hog, mmod); repeat for several."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """izde's default pipeline vs the per-frame baseline (HOG upsample 1 + a descriptor for every face)."""
@@ -38,7 +41,9 @@ def pipeline(
         refs = reference or [root / "video/hamilton/lin-manuel-miranda.png"]
         from izde.eval.bench_pipeline import compare
 
-        result = compare(video, refs, settings(ctx), log=lambda m: err_console.print(m, style="dim"))
+        result = compare(
+            video, refs, settings(ctx), log=lambda m: err_console.print(m, style="dim"), detectors=tuple(detector or ())
+        )
     if as_json:
         print_json(result)
         return
@@ -57,4 +62,5 @@ def pipeline(
             ", ".join(r["persons"]) or "-",
         )
     err_console.print(table)
-    err_console.print(f"izde is [bold]{result['speedup']:.1f}x[/] the baseline's frames per second")
+    for name, ratio in result["speedups"].items():
+        err_console.print(f"{name} is [bold]{ratio:.1f}x[/] the baseline's frames per second")

@@ -108,23 +108,34 @@ def compare(
     references: list[Path],
     settings: Settings,
     log: Callable[[str], None] = lambda _: None,
+    detectors: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """The baseline, then izde with its settings, then izde with each other detector in ``detectors``."""
     stack = build_stack(settings.vision)
     gallery = build_gallery(references, stack, settings)
     log("running the per-frame baseline (every frame, HOG upsample 1, a descriptor per face)...")
     base = run_baseline(video, gallery, settings.match.threshold)
-    log("running izde's pipeline with its settings...")
-    ours = run_izde(video, gallery, settings, stack)
+    variants = [settings] + [
+        settings.model_copy(update={"vision": settings.vision.model_copy(update={"detector": d})})
+        for d in detectors
+        if d != settings.vision.detector
+    ]
+    runs = [base]
+    for v in variants:
+        log(f"running izde's pipeline ({v.vision.detector} detector, {v.vision.embedder} descriptor)...")
+        ours = run_izde(video, gallery, v, build_stack(v.vision))
+        ours.name = f"izde ({v.vision.detector} upsample {v.vision.detector_upsample}, {v.vision.embedder})"
+        runs.append(ours)
     return {
         "video": str(video),
         "references": [p.name for p in references],
         "threshold": settings.match.threshold,
         "settings": {
-            "detector": settings.vision.detector,
             "embedder": settings.vision.embedder,
-            "upsample": settings.vision.upsample,
+            "upsample": settings.vision.detector_upsample,
             "analysis_fps": settings.pipeline.analysis_fps,
         },
-        "runs": [dict(asdict(r), fps=r.fps) for r in (base, ours)],
-        "speedup": ours.fps / base.fps if base.fps else None,
+        "runs": [dict(asdict(r), fps=r.fps) for r in runs],
+        "speedup": runs[1].fps / base.fps if base.fps else None,
+        "speedups": {r.name: r.fps / base.fps for r in runs[1:]} if base.fps else {},
     }

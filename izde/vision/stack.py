@@ -30,7 +30,7 @@ class VisionStack:
 
 
 def build_detector(v: VisionSettings, upsample: int | None = None) -> Detector:
-    up = v.upsample if upsample is None else upsample
+    up = v.detector_upsample if upsample is None else upsample
     if v.detector == "hog":
         from izde.vision.dlib_backend import HogDetector
 
