@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from izde.config import load_settings
+from izde.errors import ConfigError
+
+
+def test_defaults_then_file_then_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().match.threshold == pytest.approx(0.53)
+    (home / "config.yaml").write_text("match:\n  threshold: 0.5\npipeline:\n  analysis_fps: 3\n")
+    s = load_settings()
+    assert (s.match.threshold, s.pipeline.analysis_fps) == (0.5, 3.0)
+    monkeypatch.setenv("IZDE_MATCH__THRESHOLD", "0.45")
+    s = load_settings()
+    assert (s.match.threshold, s.pipeline.analysis_fps) == (0.45, 3.0)
+    assert load_settings(match={"threshold": 0.4}).match.threshold == 0.4
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bogus: 1\n", "Extra inputs are not permitted"),
+        ("match:\n  threshold: 7\n", "less than 2"),
+        ("pipeline:\n  analysis_fps: -1\n", "greater than 0"),
+        ("- a list\n", "must hold a mapping"),
+        ("match: [unclosed\n", "cannot read configuration file"),
+        ("retention:\n  audit_log_days: 30\n", "greater than or equal to 183"),
+    ],
+)
+def test_bad_configuration_is_refused(home: Path, text: str, message: str) -> None:
+    (home / "config.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_missing_explicit_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(config_file=tmp_path / "nope.yaml")
+
+
+def test_detector_upsample_defaults() -> None:
+    assert load_settings().vision.detector_upsample == 1
+    assert load_settings(vision={"detector": "mmod"}).vision.detector_upsample == 0
+    assert load_settings(vision={"detector": "mmod", "upsample": 2}).vision.detector_upsample == 2
