@@ -58,6 +58,7 @@ class VisionSettings(_Strict):
         if self.upsample is not None:
             return self.upsample
         return 1 if self.detector == "hog" else 0
+
     onnx_device: Literal["cpu", "cuda", "auto"] = Field(
         "auto", description="ONNX Runtime provider: the CUDA provider when 'auto' finds a GPU, else the CPU."
     )

@@ -101,7 +101,7 @@ def watch(
     err_console.print(
         f"run {report.run_id[:12]} {report.status}: {report.frames_read} frames read, {report.frames_analysed} "
         f"analysed, {report.frames_dropped} dropped, {report.faces_seen} faces in {report.tracks_seen} tracks, "
-        f"{len(report.alerts)} alert(s)"
+        f"{len(report.alerts)} alert(s)" + (f", {report.reconnects} reconnect(s)" if report.reconnects else "")
     )
     if report.stop_reason:
         err_console.print(f"[yellow]stopped:[/] {report.stop_reason}")

@@ -65,6 +65,7 @@ class WatchReport:
     tracks_seen: int
     alerts: list[AlertView] = field(default_factory=list)
     stop_reason: str | None = None
+    reconnects: int = 0  # live sources: times the stream dropped and was reopened
 
     @property
     def finished(self) -> bool:

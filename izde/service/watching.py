@@ -235,6 +235,7 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
                 )
             report.status, report.error, report.stop_reason = status.value, error, reason
             report.frames_read, report.frames_dropped = src.stats.frames_read, src.stats.frames_dropped
+            report.reconnects = src.stats.reconnects
             report.frames_analysed, report.faces_seen, report.tracks_seen = (
                 c.frames_analysed,
                 c.faces_seen,
