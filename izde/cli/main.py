@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from izde.cli import account, alerts, authorisation, bench, models, watch, watchlist
+from izde.cli import account, alerts, audit, authorisation, bench, models, watch, watchlist
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
 
@@ -44,6 +44,7 @@ app.add_typer(account.users_app, name="users")
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(authorisation.app, name="auth")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(audit.app, name="audit")
 app.command("watch")(watch.watch)
 app.add_typer(bench.app, name="bench")
 

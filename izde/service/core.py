@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from izde.config import Settings, load_settings
 from izde.errors import InvalidInput
 from izde.governance import audit as audit_chain
-from izde.governance import users
+from izde.governance import audit_head, users
 from izde.governance.roles import Action, Actor, Role, authorize
 from izde.governance.users import AuthenticationFailed
 from izde.store.db import Database
+from izde.store.models import User
 from izde.vision.stack import VisionStack, build_stack
 
 
@@ -90,7 +91,9 @@ class Core:
         **details: Any,
     ) -> None:
         who = actor or self.actor or "anonymous"
-        audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+        row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+        # The head anchor moves only after the commit, so a rolled-back entry never becomes the head.
+        audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
 
     def use_token(self, token: str) -> Actor:
         with self.db.session(readonly=True) as session:
@@ -109,7 +112,7 @@ class Core:
                 self.audit(session, "login.failed", "user", None, actor=username.strip().lower()[:100])
             raise
         with self.db.session() as session:
-            user = session.get(users.User, user_id)
+            user = session.get(User, user_id)
             assert user is not None
             token = users.issue_token(session, user, ttl=timedelta(hours=self.settings.security.session_hours))
             self.actor = users.actor_of(session, user)
