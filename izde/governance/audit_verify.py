@@ -202,5 +202,14 @@ def check_head(rows: Sequence[Entry], head_seq: int, head_hash: str) -> list[Pro
     if at is None:
         return [Problem(head_seq, "deleted", f"entry {head_seq}, recorded in the head anchor, is missing")]
     if not hmac.compare_digest(at.hash, head_hash):
-        return [Problem(head_seq, "edited", f"entry {head_seq} is not the entry the head anchor recorded")]
+        # verify() reports a changed row by itself; an intact row under the head's seq is a newer entry
+        # written after the newest entries were deleted.
+        return [
+            Problem(
+                head_seq,
+                "deleted",
+                f"entry {head_seq} recorded by the head anchor was deleted and its seq reused by a later entry: "
+                "newest entries were removed at the end of the chain",
+            )
+        ]
     return []
