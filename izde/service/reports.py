@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
@@ -259,12 +259,12 @@ class ReportService(SettingsService):
             categories = Counter(session.scalars(select(Person.category).where(Person.id.in_(scope.persons))))
             runs = list(session.scalars(select(WatchRun).where(WatchRun.authorisation_id == a.id)))
             cams = sorted(scope.cameras)
-            in_window = (FaceCount.camera.in_(cams), FaceCount.hour >= a.starts_at, FaceCount.hour < a.ends_at)
-            per_cam = session.execute(
-                select(FaceCount.camera, func.sum(FaceCount.faces), func.sum(FaceCount.tracks))
-                .where(*in_window)
-                .group_by(FaceCount.camera)
-            ).all()
+            # Per session, not per clock hour: recorded footage is analysed after the authorised window.
+            faces: Counter[str] = Counter()
+            tracks: Counter[str] = Counter()
+            for r in runs:
+                faces[r.camera] += r.faces_seen
+                tracks[r.camera] += r.tracks_seen
             record = session.scalar(
                 select(FriaRecord).where(FriaRecord.authorisation_id == a.id).order_by(FriaRecord.recorded_at.desc())
             )
@@ -294,8 +294,8 @@ class ReportService(SettingsService):
                     hours=sum(((r.ended_at or now) - r.started_at).total_seconds() for r in runs) / 3600,
                     first_session=min(starts, default=None),
                     last_session=max(starts, default=None),
-                    faces_by_camera={c: int(f or 0) for c, f, _ in per_cam},
-                    tracks_by_camera={c: int(t or 0) for c, _, t in per_cam},
+                    faces_by_camera=dict(faces),
+                    tracks_by_camera=dict(tracks),
                     risk=classify(self.deployment_of(session, a)),
                     complaints=complaints.strip() or fria.DEFAULT_COMPLAINTS,
                     generated_at=now,
