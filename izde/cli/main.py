@@ -6,7 +6,21 @@ from pathlib import Path
 
 import typer
 
-from izde.cli import account, alerts, authorisation, bench, demo, models, watch, watchlist
+from izde.cli import (
+    account,
+    alerts,
+    audit,
+    authorisation,
+    bench,
+    demo,
+    models,
+    purge,
+    report,
+    risk,
+    threshold_change,
+    watch,
+    watchlist,
+)
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
 
@@ -45,6 +59,16 @@ app.add_typer(account.users_app, name="users")
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(authorisation.app, name="auth")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(audit.app, name="audit")
+app.add_typer(report.app, name="report")
+app.add_typer(risk.app, name="risk")
+app.command("purge")(purge.purge)
+threshold_app = typer.Typer(help="The match threshold: changes need a second person.", no_args_is_help=True)
+app.add_typer(threshold_app, name="threshold")
+threshold_app.command("propose")(threshold_change.propose)
+threshold_app.command("approve")(threshold_change.approve)
+threshold_app.command("reject")(threshold_change.reject)
+threshold_app.command("history")(threshold_change.history)
 app.command("watch")(watch.watch)
 app.add_typer(bench.app, name="bench")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from izde.config import Settings, load_settings
 from izde.errors import InvalidInput
 from izde.governance import audit as audit_chain
-from izde.governance import users
+from izde.governance import audit_head, users
 from izde.governance.roles import Action, Actor, Role, authorize
 from izde.governance.users import AuthenticationFailed
 from izde.store.db import Database
@@ -91,7 +91,9 @@ class Core:
         **details: Any,
     ) -> None:
         who = actor or self.actor or "anonymous"
-        audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+        row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+        # The head anchor moves only after the commit, so a rolled-back entry never becomes the head.
+        audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
 
     def use_token(self, token: str) -> Actor:
         with self.db.session(readonly=True) as session:

@@ -1,0 +1,63 @@
+"""``izde audit``: verify the tamper-evident audit chain and export it for an oversight body (auditor)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+
+from izde.cli.alerts import parse_time
+from izde.cli.common import err_console, open_izde, print_json, user_errors
+from izde.governance.audit_verify import BROKEN_EXIT
+from izde.service.audit import manifest_dict, manifest_path
+
+app = typer.Typer(help="The audit chain: verify it, export it (auditor).", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    head: bool = typer.Option(
+        False, "--head", help="Also compare the newest entry with the head anchor (catches deleted newest entries)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Verify every entry's keyed hash and position. Exits 0 when intact, 6 when broken, saying where."""
+    with user_errors(), open_izde(ctx) as izde:
+        result = izde.verify_audit(head=head)
+    if as_json:
+        print_json(asdict(result))
+    elif result.ok:
+        span = f" (seq {result.first_seq}..{result.last_seq})" if result.count else ""
+        err_console.print(f"audit chain intact: {result.count} entries{span}{', head anchor matches' if head else ''}")
+    else:
+        n = len(result.problems)
+        err_console.print(f"[bold red]audit chain broken:[/] {n} problem(s) in {result.count} entries")
+        for p in result.problems:
+            where = f"seq {p.seq}" if p.seq is not None else "chain"
+            err_console.print(f"  {where}: {p.kind}: {p.message}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(BROKEN_EXIT)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", "-o", help="JSON Lines file to write; the manifest goes next to it."),
+    since: str | None = typer.Option(None, "--from", help="Entries at or after this time (ISO 8601 with zone)."),
+    until: str | None = typer.Option(None, "--to", help="Entries before this time (ISO 8601 with zone)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Export audit entries as JSON Lines with a manifest (count, first/last seq and hash, verification)."""
+    with user_errors(), open_izde(ctx) as izde:
+        m = izde.export_audit(out, parse_time(since, "--from"), parse_time(until, "--to"))
+    if as_json:
+        print_json(manifest_dict(m))
+    else:
+        err_console.print(
+            f"wrote {m.count} entries to {out} and the manifest to {manifest_path(out)}; "
+            f"chain {'intact' if m.chain.ok else 'BROKEN'}"
+        )
+    if not m.chain.ok:
+        raise typer.Exit(BROKEN_EXIT)

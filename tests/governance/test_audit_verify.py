@@ -1,0 +1,232 @@
+"""Tampering with the stored audit chain is found, named and located: raw SQL edits on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from izde.api import Izde
+from izde.governance import audit_head
+from izde.governance.audit_verify import Problem, VerifyResult, verify
+from izde.governance.roles import PermissionDenied
+from izde.service.audit import entries, manifest_path
+from tests.governance.conftest import AUDITOR
+
+N = 10
+
+
+def append(svc: Izde, n: int = N) -> None:
+    for i in range(n):
+        with svc.db.session() as s:
+            svc.audit(s, "test.step", "thing", str(i), actor="tester", step=i)
+
+
+def check(svc: Izde) -> VerifyResult:
+    with svc.db.session(readonly=True) as s:
+        return verify(entries(s), svc.audit_key)
+
+
+def sql(svc: Izde, *statements: str) -> None:
+    with svc.db.engine.begin() as conn:
+        for st in statements:
+            conn.exec_driver_sql(st)
+
+
+def move(svc: Izde, seq: int, to: int) -> str:
+    return f"UPDATE audit_log SET seq = {to} WHERE seq = {seq}"
+
+
+def kinds(result: VerifyResult) -> list[tuple[int | None, str]]:
+    return [(p.seq, p.kind) for p in result.problems]
+
+
+def test_intact_chain_verifies(service: Izde) -> None:
+    append(service)
+    r = check(service)
+    assert r.ok and r.count == N and r.problems == [] and (r.first_seq, r.last_seq) == (1, N)
+
+
+def test_empty_chain_is_intact(service: Izde) -> None:
+    assert check(service) == VerifyResult(True, 0)
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("details", """'{"step":99}'"""),
+        ("actor", "'someone-else'"),
+        ("action", "'test.other'"),
+        ("subject_id", "'7'"),
+        ("prev_hash", "'" + "1" * 64 + "'"),
+    ],
+)
+def test_edited_entry_is_located(service: Izde, column: str, value: str) -> None:
+    append(service)
+    sql(service, f"UPDATE audit_log SET {column} = {value} WHERE seq = 5")
+    r = check(service)
+    assert not r.ok and kinds(r) == [(5, "edited")], r.problems
+
+
+def test_edited_hash_too_is_still_an_edit(service: Izde) -> None:
+    append(service)
+    sql(service, "UPDATE audit_log SET details = '{}', hash = '" + "a" * 64 + "' WHERE seq = 4")
+    assert kinds(check(service)) == [(4, "edited")]
+
+
+def test_deleted_entry_is_located(service: Izde) -> None:
+    append(service)
+    sql(service, "DELETE FROM audit_log WHERE seq IN (5, 6)")
+    r = check(service)
+    assert kinds(r) == [(5, "deleted")] and "entries 5..6" in r.problems[0].message
+
+
+def test_deletion_hidden_by_renumbering_is_found(service: Izde) -> None:
+    append(service)
+    sql(service, "DELETE FROM audit_log WHERE seq = 5", *(move(service, s, s - 1) for s in range(6, N + 1)))
+    r = check(service)
+    assert kinds(r) == [(5, "deleted")], r.problems
+    assert "renumbered" in r.problems[0].message
+
+
+def test_deleted_first_entries_are_found(service: Izde) -> None:
+    append(service)
+    sql(service, "DELETE FROM audit_log WHERE seq <= 3")
+    r = check(service)
+    assert kinds(r) == [(1, "deleted")] and "entries 1..3" in r.problems[0].message
+
+
+def test_inserted_entry_is_located(service: Izde) -> None:
+    append(service)
+    with service.db.session(readonly=True) as s:
+        prev = entries(s)[3].hash
+    sql(service, *(move(service, s, s + 1) for s in range(N, 4, -1)))
+    sql(
+        service,
+        "INSERT INTO audit_log (seq, at, actor, action, subject_type, subject_id, details, prev_hash, hash) "
+        f"VALUES (5, '2026-01-01 00:00:00', 'ghost', 'test.step', 'thing', 'x', '{{}}', '{prev}', '{'b' * 64}')",
+    )
+    r = check(service)
+    assert r.problems[0].seq == 5 and r.problems[0].kind == "inserted", r.problems
+    assert {p.kind for p in r.problems} == {"inserted"}
+
+
+def test_replayed_copy_is_an_insertion(service: Izde) -> None:
+    append(service)
+    sql(
+        service,
+        "INSERT INTO audit_log (seq, at, actor, action, subject_type, subject_id, details, prev_hash, hash) "
+        f"SELECT {N + 1}, at, actor, action, subject_type, subject_id, details, prev_hash, hash "
+        "FROM audit_log WHERE seq = 3",
+    )
+    assert kinds(check(service)) == [(N + 1, "inserted")]
+
+
+def test_reordered_entries_are_located(service: Izde) -> None:
+    append(service)
+    sql(service, move(service, 5, -1), move(service, 6, 5), move(service, -1, 6))
+    r = check(service)
+    assert kinds(r) == [(5, "reordered"), (6, "reordered")], r.problems
+    assert "entry 6 of the chain is stored at seq 5" in r.problems[0].message
+
+
+def test_far_reorder_is_located(service: Izde) -> None:
+    append(service)
+    sql(service, move(service, 2, -1), move(service, 9, 2), move(service, -1, 9))
+    assert kinds(check(service)) == [(2, "reordered"), (9, "reordered")]
+
+
+def test_chain_after_retention_starts_later_and_verifies(service: Izde) -> None:
+    append(service)
+    with service.db.session(readonly=True) as s:
+        cut = entries(s)[3].at  # entries 1..3 are older than this
+    report = service.purge(as_system=True, now=cut + timedelta(days=service.settings.retention.audit_log_days))
+    assert report.audit_entries == 3
+    r = check(service)
+    assert r.ok and r.first_seq == 4, r.problems
+    # Deleting more from the start after the purge is still found.
+    sql(service, "DELETE FROM audit_log WHERE seq = 4")
+    assert kinds(check(service)) == [(4, "deleted")]
+
+
+def test_forged_purge_record_does_not_excuse_a_deletion(service: Izde) -> None:
+    append(service)
+    sql(service, "DELETE FROM audit_log WHERE seq <= 2")
+    with service.db.session() as s:
+        service.audit(s, "retention.purge", "retention", None, actor="system", audit_chain_starts_at=3)
+    sql(service, f"UPDATE audit_log SET details = '{json.dumps({'audit_chain_starts_at': 1})}' WHERE seq = {N + 1}")
+    assert {(p.seq, p.kind) for p in check(service).problems} == {(1, "deleted"), (N + 1, "edited")}
+
+
+def test_head_anchor_follows_commits_only(service: Izde) -> None:
+    append(service, 3)
+    path = audit_head.head_path(service.settings)
+    head = audit_head.read(path, service.audit_key)
+    assert head is not None and head.seq == 3
+    assert path.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(RuntimeError), service.db.session() as s:
+        service.audit(s, "test.step", actor="tester")
+        raise RuntimeError("rolled back")
+    assert audit_head.read(path, service.audit_key) == head
+
+
+def test_truncated_newest_entries_are_found_with_the_head(service: Izde) -> None:
+    append(service)
+    sql(service, f"DELETE FROM audit_log WHERE seq > {N - 2}")
+    assert check(service).ok  # the shorter chain is consistent by itself
+    r = service.verify_audit(head=True)
+    assert not r.ok and [(p.seq, p.kind) for p in r.problems] == [(N - 2, "deleted")]
+    assert f"entries {N - 1}..{N}" in r.problems[0].message
+
+
+def test_forged_or_missing_head_is_reported(service: Izde) -> None:
+    append(service, 2)
+    path = audit_head.head_path(service.settings)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "seq": 1}))
+    assert [p.kind for p in service.verify_audit(head=True).problems] == ["anchor"]
+    path.unlink()
+    r = service.verify_audit(head=True)
+    assert not r.ok and r.problems == [Problem(None, "anchor", r.problems[0].message)]
+    assert service.verify_audit(head=True).ok  # the verification above wrote a new head
+
+
+def test_verify_is_audited_and_needs_the_auditor(service: Izde) -> None:
+    append(service, 2)
+    assert service.verify_audit().count == 2
+    with service.db.session(readonly=True) as s:
+        last = entries(s)[-1]
+    assert last.action == "audit.verify" and json.loads(last.details)["ok"] is True
+    service.actor = AUDITOR.__class__("u2", "op", frozenset(), "Police", True)
+    with pytest.raises(PermissionDenied):
+        service.verify_audit()
+
+
+def test_export_round_trip(service: Izde, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from izde.governance.audit import Entry
+
+    append(service)
+    out = Path(str(tmp_path)) / "audit.jsonl"
+    m = service.export_audit(out)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert m.count == N == len(lines) and m.chain.ok and m.links_ok
+    assert (m.first_seq, m.last_seq) == (1, N) and m.last_hash == lines[-1]["hash"]
+    import hashlib
+    from datetime import datetime
+
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == m.sha256
+    manifest = json.loads(manifest_path(out).read_text())
+    assert manifest["count"] == N and manifest["chain"]["ok"] is True and manifest["sha256"] == m.sha256
+    back = [Entry(**{**d, "at": datetime.fromisoformat(d["at"])}) for d in lines]
+    assert verify(back, service.audit_key).ok  # the export is the chain, byte for byte
+    assert out.stat().st_mode & 0o777 == 0o600
+
+    # A time range exports a linked slice; the export itself is audited.
+    part = Path(str(tmp_path)) / "part.jsonl"
+    m2 = service.export_audit(part, since=back[2].at, until=back[5].at)
+    assert (m2.count, m2.first_seq, m2.last_seq, m2.links_ok) == (3, 3, 5, True)
+    with service.db.session(readonly=True) as s:
+        assert [e.action for e in entries(s)][-2:] == ["audit.export", "audit.export"]
