@@ -135,28 +135,17 @@ def record(
     name = actor if isinstance(actor, str) else actor.username
     # Microsecond precision survives both databases, so the hash recomputes identically after a round trip.
     at = datetime.now(UTC)
-    body = canonical(details)
-    row = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=name,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        details=body,
-        prev_hash=prev,
-        hash=entry_hash(
-            key,
-            seq=seq,
-            at=at,
-            actor=name,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            details=body,
-            prev_hash=prev,
-        ),
-    )
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor": name,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": canonical(details),
+        "prev_hash": prev,
+    }
+    row = AuditEntry(**fields, hash=entry_hash(key, **fields))
     session.add(row)
     session.flush()
     return row
