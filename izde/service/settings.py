@@ -37,13 +37,13 @@ class SettingsService(Core):
     def threshold(self) -> float:
         """The threshold in force: the last approved change, else the configured value."""
         with self.db.session(readonly=True) as session:
-            row = session.scalar(
-                select(SettingChange)
+            value = session.scalar(
+                select(SettingChange.value)
                 .where(SettingChange.key == THRESHOLD_KEY, SettingChange.status == "approved")
                 .order_by(SettingChange.decided_at.desc())
                 .limit(1)
             )
-        return float(json.loads(row.value)) if row else self.settings.match.threshold
+        return float(json.loads(value)) if value is not None else self.settings.match.threshold
 
     def propose_threshold(self, value: float, reason: str) -> ChangeView:
         self.require(Action.THRESHOLD_PROPOSE)
