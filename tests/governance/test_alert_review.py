@@ -46,5 +46,13 @@ def test_two_person_review(deployment: Deployment, tmp_path: Path) -> None:
     assert dep.run("op-a", "alerts", "outcome", second, "--false").exit_code == 2
     assert alert_status(dep, second) == "rejected"
 
+    # Auditors read alerts but never see evidence; operators do, and that view is audited.
+    shown = dep.run("auditor", "alerts", "show", first, "--json")
+    assert shown.exit_code == 0 and json_lines(shown.stdout)[0]["evidence_path"] is None
+    assert dep.run("auditor", "alerts", "export", first, "--out", str(tmp_path / "x.jpg")).exit_code == 5
+    assert json_lines(dep.run("op-b", "alerts", "show", first, "--json").stdout)[0]["evidence_path"]
+    views = rows(dep.home, "select actor, action from audit_log where action in ('alert.view', 'evidence.view')")
+    assert views == [("auditor", "alert.view"), ("op-b", "evidence.view")]
+
     reviews = rows(dep.home, "select alert_id, decision from alert_reviews order by at")
     assert reviews == [(first, "confirm"), (first, "confirm"), (first, "outcome_true"), (second, "reject")]
