@@ -10,6 +10,7 @@ import typer
 
 from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.errors import InvalidInput
+from izde.governance.roles import Action
 from izde.governance.users import parse_roles
 
 users_app = typer.Typer(help="Users and their roles (admin).", no_args_is_help=True)
@@ -118,6 +119,7 @@ def add_user(
     """Add a user (admin)."""
     with user_errors(), open_izde(ctx) as izde:
         roles = parse_roles(role)
+        izde.require(Action.USER_ADMIN)  # before asking for a password nobody may set
         izde.add_user(
             username, _password(password_file, "Password", confirm=True), roles, organisation, law_enforcement
         )

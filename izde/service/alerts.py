@@ -38,7 +38,7 @@ class AlertService(Core):
         )
 
     def _alert_view_unchecked(self, alert_id: str) -> AlertView:
-        """For the watch session's own alert feed (its operator may see evidence)."""
+        """For the watch session's own alert feed and for reviewers: operators, who may see evidence."""
         with self.db.session(readonly=True) as session:
             a = alert_store.get_alert(session, alert_id)
             return self._alert_view(a, person_store.get_person(session, a.person_id).display_name, True)
@@ -112,4 +112,5 @@ class AlertService(Core):
             old, a.status = a.status, new.value
             self.audit(session, "alert.review", "alert", a.id, decision=decision.value, before=old, after=new.value)
             alert_id = a.id
-        return self.alert(alert_id)
+        # The reviewer saw the evidence to decide; the review entry records that, not a second "view" entry.
+        return self._alert_view_unchecked(alert_id)

@@ -25,10 +25,14 @@ class PurgeReport:
 
 
 class RetentionService(Core):
-    def purge(self, *, as_system: bool = False, now: datetime | None = None) -> PurgeReport:
-        """Apply the retention periods. ``as_system`` is used by ``watch``, which purges before each session."""
-        if not as_system:
-            self.require(Action.PURGE)
+    def purge(self, *, now: datetime | None = None) -> PurgeReport:
+        """Apply the retention periods now (administrators)."""
+        self.require(Action.PURGE)
+        return self._apply_retention(as_system=False, now=now)
+
+    def _apply_retention(self, *, as_system: bool, now: datetime | None = None) -> PurgeReport:
+        # ``watch`` applies retention as the system before each session; that path is not public, so no caller
+        # can skip the permission check by claiming to be the system.
         r = self.settings.retention
         now = now or datetime.now(UTC)
         with self.db.transaction() as (session, stage):

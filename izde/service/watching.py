@@ -39,7 +39,13 @@ AlertCallback = Callable[[AlertView], None]
 
 class WatchService(AlertService, AuthorisationService, RetentionService, SettingsService):
     def gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
-        """Active, unexpired persons (limited to ``persons`` when given) and the watchlist's hash."""
+        """Active, unexpired persons (limited to ``persons`` when given) and the watchlist's hash.
+
+        The gallery holds the templates themselves, so only those who run watch sessions may load it."""
+        self.require(Action.WATCH_RECORDED)
+        return self._gallery(persons)
+
+    def _gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
         with self.db.session(readonly=True) as session:
             ms = load_match_set(session, self.stack.model_name)
             keep = [i for i, p in enumerate(ms.person_ids) if persons is None or p in persons]
@@ -95,9 +101,9 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
                 self.audit(session, "watch.refused", "authorisation", scope.id, camera=camera, reason=decision.reason)
             raise PermissionDenied(f"watching {camera} is not authorised: {decision.reason}")
 
-        self.purge(as_system=True)
+        self._apply_retention(as_system=True)
         src = open_source(spec, self.settings.pipeline.stream_retries, self.settings.pipeline.stream_backoff_s)
-        gallery, wl_hash = self.gallery(scope.persons)
+        gallery, wl_hash = self._gallery(scope.persons)
         threshold = self.threshold()
         with self.db.session() as session:
             run = runs.start_run(
@@ -189,7 +195,7 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
                 nonlocal scope
                 scope = self._scope(scope.id)
                 # Entries that expired or were removed stop matching at once.
-                watcher.gallery = self.gallery(scope.persons)[0]
+                watcher.gallery = self._gallery(scope.persons)[0]
                 flushed["checked"] = time.monotonic()
             return stop_reason(scope, footage_time, datetime.now(UTC))
 

@@ -1,0 +1,107 @@
+"""Nobody acts alone: approvals need a second person, and only approved entries can match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from izde.api import Izde
+from izde.governance.roles import PermissionDenied, Role
+from tests.cli.helpers import Deployment, json_lines
+from tests.conftest import HAMILTON, require_data
+from tests.governance.support import add_user, folder, rows, watch_alerts
+
+
+def status(dep: Deployment, pid: str) -> object:
+    return rows(dep.home, "select status from persons where id = ?", pid)[0][0]
+
+
+def test_a_curator_cannot_approve(deployment: Deployment) -> None:
+    r = deployment.propose("Obama", require_data(HAMILTON / "obama.jpg"))
+    pid = str(json_lines(r.stdout)[0]["id"])
+    refused = deployment.run("curator", "watchlist", "approve", pid)
+    assert refused.exit_code == 5 and "watchlist.approve" in refused.stderr
+    assert status(deployment, pid) == "proposed"
+
+
+def test_nobody_approves_their_own_proposal(deployment: Deployment) -> None:
+    add_user(deployment, "both", Role.CURATOR, Role.APPROVER)
+    args = ["watchlist", "add", "Obama", "--category", "wanted", "--legal-basis", "W-1", "--authority", "Court"]
+    args += ["--expires", "2099-01-01", "--provenance", "official_record", "--json"]
+    r = deployment.run("both", *args, "--photo", str(require_data(HAMILTON / "obama.jpg")))
+    assert r.exit_code == 0, r.stderr
+    pid = str(json_lines(r.stdout)[0]["id"])
+
+    own = deployment.run("both", "watchlist", "approve", pid)
+    assert own.exit_code == 5 and "someone other than the person who proposed it" in own.stderr
+    assert status(deployment, pid) == "proposed"
+    assert deployment.run("approver", "watchlist", "approve", pid).exit_code == 0
+    assert status(deployment, pid) == "active"
+
+
+def test_nobody_grants_their_own_authorisation_request(deployment: Deployment) -> None:
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    add_user(deployment, "both", Role.CURATOR, Role.APPROVER)
+    args = ["auth", "request", "--objective", "missing_person", "--authority", "Court", "--reference", "R-1"]
+    args += ["--start", "2026-11-01T00:00:00+00:00", "--end", "2026-12-01T00:00:00+00:00", "--recorded"]
+    r = deployment.run("both", *args, "--person", pid, "--camera", "door", "--json")
+    assert r.exit_code == 0, r.stderr
+    auth = str(json_lines(r.stdout)[0]["id"])
+
+    own = deployment.run("both", "auth", "grant", auth)
+    assert own.exit_code == 5 and "someone other than" in own.stderr
+    assert rows(deployment.home, "select status from authorisations") == [("requested",)]
+    assert deployment.run("approver", "auth", "grant", auth).exit_code == 0
+    assert rows(deployment.home, "select status from authorisations") == [("granted",)]
+
+
+def test_nobody_approves_their_own_threshold_change(deployment: Deployment) -> None:
+    add_user(deployment, "both", Role.OPERATOR, Role.APPROVER)
+    with Izde(home=deployment.home, token=deployment.tokens["both"]) as both:
+        before = both.threshold()
+        change = both.propose_threshold(0.45, "fewer false alerts on a long list")
+        with pytest.raises(PermissionDenied, match="someone other than"):
+            both.decide_threshold(change.id, approve=True)
+        assert both.threshold() == before
+    with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
+        assert approver.decide_threshold(change.id, approve=True).status == "approved"
+        assert approver.threshold() == 0.45
+
+
+def test_a_proposed_entry_never_matches(deployment: Deployment, tmp_path: Path) -> None:
+    r = deployment.propose("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
+    pid = str(json_lines(r.stdout)[0]["id"])
+    auth = deployment.authorise([pid], ["stage"])
+    # The very photo that was enrolled: it would match at distance ~0 if the entry could match at all.
+    same = folder(tmp_path, "same", "lin-manuel-miranda.png")
+    assert watch_alerts(deployment, same, "stage", auth) == []
+    assert rows(deployment.home, "select watchlist_size, status from watch_runs") == [(0, "completed")]
+
+    assert deployment.run("approver", "watchlist", "approve", pid).exit_code == 0
+    assert len(watch_alerts(deployment, same, "stage", auth)) == 1
+
+
+def test_new_photos_send_an_entry_back_for_approval(deployment: Deployment, tmp_path: Path) -> None:
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([pid], ["door"])
+    r = deployment.run(
+        "curator",
+        "watchlist",
+        "add-photo",
+        pid,
+        "--photo",
+        str(require_data(HAMILTON / "obama2.jpg")),
+        "--provenance",
+        "official_record",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert status(deployment, pid) == "proposed"
+    with Izde(home=deployment.home, token=deployment.tokens["op-a"]) as operator:
+        assert len(operator.gallery()[0]) == 0
+
+    probe = folder(tmp_path, "probe", "obama.jpg")
+    assert watch_alerts(deployment, probe, "door", auth) == []
+    # The curator who added the photos is now the proposer; another person approves again.
+    assert deployment.run("approver", "watchlist", "approve", pid).exit_code == 0
+    assert len(watch_alerts(deployment, probe, "door", auth)) == 1
