@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict
 from izde.governance.roles import Action, PermissionDenied
 from izde.service.core import Core
 from izde.service.views import PersonView, PhotoView
@@ -75,7 +75,7 @@ class WatchlistService(Core):
         with self.db.session() as session:
             p = person_store.find_person(session, ref)
             if p.status != PROPOSED:
-                raise InvalidInput(f"{p.display_name} is {p.status}, not awaiting approval")
+                raise Conflict(f"{p.display_name} is {p.status}, not awaiting approval")
             four_eyes(p.proposed_by, actor.user_id)
             p.status, p.approved_by, p.approved_at = ACTIVE, actor.user_id, datetime.now(UTC)
             self.audit(session, "watchlist.approve", "person", p.id, proposed_by=p.proposed_by)
