@@ -12,6 +12,7 @@ half-written when one is raised.
 
 from __future__ import annotations
 
+from izde.service.auditlog import AuditService
 from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
 from izde.service.watching import WatchService
 from izde.service.watchlist import WatchlistService
@@ -19,5 +20,5 @@ from izde.service.watchlist import WatchlistService
 __all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "WatchReport"]
 
 
-class Izde(WatchService, WatchlistService):
-    """Watchlist, authorisations, watching, alerts and reviews, retention and settings."""
+class Izde(WatchService, WatchlistService, AuditService):
+    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings and the audit log."""

@@ -16,6 +16,7 @@ from izde.governance import users
 from izde.governance.roles import Action, Actor, Role, authorize
 from izde.governance.users import AuthenticationFailed
 from izde.store.db import Database
+from izde.store.models import User
 from izde.vision.stack import VisionStack, build_stack
 
 
@@ -109,7 +110,7 @@ class Core:
                 self.audit(session, "login.failed", "user", None, actor=username.strip().lower()[:100])
             raise
         with self.db.session() as session:
-            user = session.get(users.User, user_id)
+            user = session.get(User, user_id)
             assert user is not None
             token = users.issue_token(session, user, ttl=timedelta(hours=self.settings.security.session_hours))
             self.actor = users.actor_of(session, user)
