@@ -1,0 +1,6 @@
+"""placeholder"""
+
+from fastapi import APIRouter
+
+public = APIRouter()
+router = APIRouter()
