@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from izde.cli import account, alerts, authorisation, bench, models, watch, watchlist
+from izde.cli import account, alerts, authorisation, bench, models, serve, watch, watchlist
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
 
@@ -45,6 +45,7 @@ app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(authorisation.app, name="auth")
 app.add_typer(alerts.app, name="alerts")
 app.command("watch")(watch.watch)
+app.command("serve")(serve.serve)
 app.add_typer(bench.app, name="bench")
 
 config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=True)

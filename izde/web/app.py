@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.izde = state
-    errors.install(app)
+    errors.install(app, console.error_page)
     # Photos of up to MAX_PHOTOS uploads plus form fields; anything larger is refused while it arrives.
     app.add_middleware(BodyLimit, limit=settings.web.max_upload_bytes * MAX_PHOTOS + 64 * 1024)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -64,11 +65,18 @@ def _is_page(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
+PageError = Callable[[Request, IzdeError], Response]
+
+
 async def _izde_error(request: Request, e: Exception) -> Response:
     assert isinstance(e, IzdeError)
     status = status_of(e)
-    if status == 401 and _is_page(request):
-        return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
+    if _is_page(request):
+        if status == 401:
+            return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
+        page_error: PageError | None = getattr(request.app.state, "page_error", None)
+        if page_error is not None:
+            return page_error(request, e)
     response = error_response(status, e.message, e.hint)
     if isinstance(e, TooManyRequests):
         response.headers["Retry-After"] = str(e.retry_after)
@@ -99,7 +107,9 @@ async def _unexpected(request: Request, e: Exception) -> Response:
     return error_response(500, "internal error", "the server log has the details")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, page_error: PageError | None = None) -> None:
+    """JSON errors for the API; for console pages, ``page_error`` renders them (and 401 goes to the login page)."""
+    app.state.page_error = page_error
     app.add_exception_handler(IzdeError, _izde_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
