@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from izde.errors import Conflict, InvalidInput, SourceError
 from izde.governance.roles import Action
@@ -96,15 +97,17 @@ class CameraService(Core):
     def cameras(self) -> list[CameraView]:
         self.require(Action.CAMERA_READ)
         with self.db.session(readonly=True) as session:
-            return [self._camera_view(c) for c in session.scalars(select(Camera).order_by(Camera.name))]
+            return [_camera_view(session, c) for c in session.scalars(select(Camera).order_by(Camera.name))]
 
     def camera(self, name: str) -> CameraView:
         self.require(Action.CAMERA_READ)
-        return self._camera_view(self._find_camera(name))
+        with self.db.session(readonly=True) as session:
+            return _camera_view(session, _find_camera(session, name))
 
     def _camera_source(self, name: str) -> str:
         """Where a session reads the camera from; for the watch service, which checks the permission."""
-        return self._find_camera(name).source
+        with self.db.session(readonly=True) as session:
+            return _find_camera(session, name).source
 
     def runs(self, camera: str | None = None, limit: int = 50) -> list[RunView]:
         """Watch runs with their counters (aggregates only: no faces, no persons)."""
@@ -117,31 +120,31 @@ class CameraService(Core):
         with self.db.session(readonly=True) as session:
             return run_view(run_store.get_run(session, ref))
 
-    def _find_camera(self, name: str) -> Camera:
-        with self.db.session(readonly=True) as session:
-            row = session.scalar(select(Camera).where(Camera.name == name.strip()))
-            if row is None:
-                raise not_found("camera", name, "an administrator registers cameras")
-            return row
 
-    def _camera_view(self, c: Camera) -> CameraView:
-        with self.db.session(readonly=True) as session:
-            last = session.scalar(
-                select(WatchRun).where(WatchRun.camera == c.name).order_by(WatchRun.started_at.desc()).limit(1)
-            )
-        kind = parse_source_kind(c.source)
-        return CameraView(
-            c.id,
-            c.name,
-            c.description,
-            kind,
-            kind in ("stream", "webcam"),
-            c.created_at,
-            last.id if last else None,
-            last.status if last else None,
-            last.started_at if last else None,
-            last.ended_at if last else None,
-        )
+def _find_camera(session: Session, name: str) -> Camera:
+    row = session.scalar(select(Camera).where(Camera.name == name.strip()))
+    if row is None:
+        raise not_found("camera", name, "an administrator registers cameras")
+    return row
+
+
+def _camera_view(session: Session, c: Camera) -> CameraView:
+    last = session.scalar(
+        select(WatchRun).where(WatchRun.camera == c.name).order_by(WatchRun.started_at.desc()).limit(1)
+    )
+    kind = parse_source_kind(c.source)
+    return CameraView(
+        c.id,
+        c.name,
+        c.description,
+        kind,
+        kind in ("stream", "webcam"),
+        c.created_at,
+        last.id if last else None,
+        last.status if last else None,
+        last.started_at if last else None,
+        last.ended_at if last else None,
+    )
 
 
 def parse_source_kind(source: str) -> str:

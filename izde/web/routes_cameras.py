@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from izde.errors import NotFound
 from izde.governance.roles import Action
 from izde.web.deps import Service, State
 from izde.web.schemas import CameraIn, CameraOut, RunOut, SessionIn, SessionOut
@@ -51,8 +52,11 @@ def show_session(session_id: str, service: Service, state: State) -> SessionOut:
 @router.post("/sessions/{session_id}/stop", response_model=SessionOut)
 def stop_session(session_id: str, service: Service, state: State) -> SessionOut:
     """Ask a session to stop; it finishes the frame in hand, records its counters and ends."""
-    session = state.sessions.get(session_id)
-    service.require(Action.WATCH_LIVE if session.live else Action.WATCH_RECORDED)
+    try:
+        state.sessions.get(session_id)
+    except NotFound:
+        service.require(Action.WATCH_RECORDED)  # refuse people without the right before saying what exists
+        raise
     return state.sessions.stop(session_id, service).out()
 
 
