@@ -43,7 +43,8 @@ class SettingsService(Core):
                 .order_by(SettingChange.decided_at.desc())
                 .limit(1)
             )
-        return float(json.loads(row.value)) if row else self.settings.match.threshold
+            # Read inside the session: a read-only session rolls back at the end, which expires the row.
+            return float(json.loads(row.value)) if row else self.settings.match.threshold
 
     def propose_threshold(self, value: float, reason: str) -> ChangeView:
         self.require(Action.THRESHOLD_PROPOSE)
