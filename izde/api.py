@@ -12,7 +12,7 @@ half-written when one is raised.
 
 from __future__ import annotations
 
-from izde.service.auditlog import AuditService
+from izde.service.auditlog import AuditLogService
 from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
 from izde.service.watching import WatchService
 from izde.service.watchlist import WatchlistService
@@ -20,5 +20,5 @@ from izde.service.watchlist import WatchlistService
 __all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "WatchReport"]
 
 
-class Izde(WatchService, WatchlistService, AuditService):
+class Izde(WatchService, WatchlistService, AuditLogService):
     """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings and the audit log."""

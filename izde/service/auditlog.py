@@ -37,7 +37,7 @@ class SummaryReport:
     cameras: int
 
 
-class AuditService(Core):
+class AuditLogService(Core):
     def audit_log(
         self, *, before: int | None = None, action: str | None = None, actor: str | None = None, limit: int = 100
     ) -> list[AuditView]:
