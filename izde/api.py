@@ -13,6 +13,7 @@ half-written when one is raised.
 from __future__ import annotations
 
 from izde.service.audit import AuditService
+from izde.service.auditlog import AuditLogService
 from izde.service.reports import ReportService
 from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
 from izde.service.watching import WatchService
@@ -21,5 +22,5 @@ from izde.service.watchlist import WatchlistService
 __all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "WatchReport"]
 
 
-class Izde(WatchService, WatchlistService, AuditService, ReportService):
-    """Watchlist, authorisations, watching, alerts and reviews, retention, settings, audit and reports."""
+class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService):
+    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit and reports."""

@@ -144,6 +144,33 @@ class SecuritySettings(_Strict):
     session_hours: float = Field(12.0, gt=0, le=24 * 14, description="Lifetime of a login session.")
 
 
+class WebhookTarget(_Strict):
+    url: str = Field(pattern=r"^https?://", description="Where alert notifications are POSTed (JSON).")
+    secret_file: Path = Field(
+        description="File holding the shared secret for the X-Izde-Signature header (HMAC-SHA256 of the body)."
+    )
+
+
+class WebSettings(_Strict):
+    """``izde serve``: the REST API, the live feed, webhooks and the review console."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on; put a TLS-terminating proxy in front.")
+    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="Base URL people reach the console at; used for links in webhooks."
+    )
+    secure_cookies: bool = Field(
+        True, description="Mark the session cookie Secure (HTTPS only). Turn off only for tests on localhost."
+    )
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest accepted photo upload.")
+    login_attempts: int = Field(5, ge=1, description="Failed logins per user and address before a pause.")
+    login_window_s: float = Field(300.0, gt=0, description="Window over which failed logins are counted.")
+    webhooks: tuple[WebhookTarget, ...] = Field((), description="Receivers notified of every new alert.")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Time a receiver has to answer one delivery.")
+    webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles on each failed attempt.")
+    webhook_max_backoff_s: float = Field(300.0, gt=0, description="Longest delay between two retries.")
+
+
 def default_home() -> Path:
     return user_data_path("izde", appauthor=False)
 
@@ -163,6 +190,7 @@ class Settings(BaseSettings):
     enrolment: EnrolmentSettings = EnrolmentSettings()
     retention: RetentionSettings = RetentionSettings()
     security: SecuritySettings = SecuritySettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

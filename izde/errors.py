@@ -23,6 +23,10 @@ class InvalidInput(IzdeError):
     exit_code = 2
 
 
+class Conflict(InvalidInput):
+    """The request is valid but the record is in a state that does not allow it (already decided, exists)."""
+
+
 class ImageError(InvalidInput):
     """A file is not a readable image."""
 

@@ -17,6 +17,7 @@ from izde.cli import (
     purge,
     report,
     risk,
+    serve,
     threshold_change,
     watch,
     watchlist,
@@ -70,6 +71,7 @@ threshold_app.command("approve")(threshold_change.approve)
 threshold_app.command("reject")(threshold_change.reject)
 threshold_app.command("history")(threshold_change.history)
 app.command("watch")(watch.watch)
+app.command("serve")(serve.serve)
 app.add_typer(bench.app, name="bench")
 
 config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=True)

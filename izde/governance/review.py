@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict
 from izde.governance.roles import PermissionDenied
 
 
@@ -37,7 +37,7 @@ def next_state(state: AlertState, prior: list[PriorReview], reviewer: str, decis
     """The alert's state after ``reviewer`` decides; raises when the decision is not allowed."""
     if decision in (Decision.CONFIRM, Decision.REJECT):
         if state is not AlertState.PENDING:
-            raise InvalidInput(f"the alert is already {state.value}")
+            raise Conflict(f"the alert is already {state.value}")
         if any(r.user_id == reviewer for r in prior if r.decision in (Decision.CONFIRM, Decision.REJECT)):
             raise PermissionDenied(
                 "you already reviewed this alert; the second review must come from a different operator"
@@ -47,5 +47,5 @@ def next_state(state: AlertState, prior: list[PriorReview], reviewer: str, decis
         confirmers = {r.user_id for r in prior if r.decision is Decision.CONFIRM} | {reviewer}
         return AlertState.CONFIRMED if len(confirmers) >= CONFIRMATIONS_NEEDED else AlertState.PENDING
     if state is not AlertState.CONFIRMED:
-        raise InvalidInput("an outcome is recorded only for a confirmed alert")
+        raise Conflict("an outcome is recorded only for a confirmed alert")
     return AlertState.CONFIRMED_TRUE if decision is Decision.OUTCOME_TRUE else AlertState.CONFIRMED_FALSE

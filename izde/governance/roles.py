@@ -43,11 +43,13 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit.read"
     REPORT_READ = "report.read"
     PURGE = "purge.run"
+    CAMERA_READ = "camera.read"
+    CAMERA_ADMIN = "camera.admin"
 
 
 A = Action
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset({A.USER_ADMIN, A.SETTINGS_ADMIN, A.THRESHOLD_READ, A.PURGE}),
+    Role.ADMIN: frozenset({A.USER_ADMIN, A.SETTINGS_ADMIN, A.THRESHOLD_READ, A.PURGE, A.CAMERA_READ, A.CAMERA_ADMIN}),
     Role.CURATOR: frozenset(
         {
             A.WATCHLIST_READ,
@@ -57,6 +59,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             A.AUTHORISATION_READ,
             A.AUTHORISATION_REQUEST,
             A.FRIA_RECORD,
+            A.CAMERA_READ,
         }
     ),
     Role.APPROVER: frozenset(
@@ -70,6 +73,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             A.FRIA_RECORD,
             A.THRESHOLD_READ,
             A.THRESHOLD_APPROVE,
+            A.CAMERA_READ,
         }
     ),
     Role.OPERATOR: frozenset(
@@ -84,9 +88,12 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             A.EVIDENCE_VIEW,
             A.THRESHOLD_READ,
             A.THRESHOLD_PROPOSE,
+            A.CAMERA_READ,
         }
     ),
-    Role.AUDITOR: frozenset({A.AUDIT_READ, A.REPORT_READ, A.AUTHORISATION_READ, A.THRESHOLD_READ, A.ALERT_READ}),
+    Role.AUDITOR: frozenset(
+        {A.AUDIT_READ, A.REPORT_READ, A.AUTHORISATION_READ, A.THRESHOLD_READ, A.ALERT_READ, A.CAMERA_READ}
+    ),
 }
 
 

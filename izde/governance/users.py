@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from izde.errors import InvalidInput, IzdeError
+from izde.errors import Conflict, InvalidInput, IzdeError
 from izde.governance.roles import Actor, Role
 from izde.store.models import Organisation, Token, User
 
@@ -75,7 +75,7 @@ def create_user(
     if not _USERNAME.match(username):
         raise InvalidInput(f"invalid user name {username!r}", "use 2-63 lower-case letters, digits, '.', '_' or '-'")
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise InvalidInput(f"user {username} already exists")
+        raise Conflict(f"user {username} already exists")
     check_password(password)
     user = User(
         username=username,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from izde.errors import InvalidInput
+from izde.errors import InvalidInput, NotFound
 from izde.governance.review import AlertState, Decision, PriorReview, next_state
 from izde.governance.roles import Action, Role
 from izde.service.core import Core
@@ -73,6 +73,31 @@ class AlertService(Core):
             view = self._alert_view(a, person_store.get_person(session, a.person_id).display_name, evidence)
             self.audit(session, "evidence.view" if evidence else "alert.view", "alert", a.id)
         return view
+
+    def evidence(self, ref: str) -> tuple[str, Path]:
+        """The alert's id and evidence file, for showing it; each view is audited."""
+        self.require(Action.EVIDENCE_VIEW)
+        with self.db.session() as session:
+            a = alert_store.get_alert(session, ref)
+            if not a.evidence_file:
+                raise NotFound(f"alert {a.id} has no evidence file")
+            self.audit(session, "evidence.view", "alert", a.id, served=True)
+            return a.id, self.db.files.path(a.evidence_file)
+
+    def alert_feed(self, after: datetime | None, limit: int = 50) -> list[AlertView]:
+        """Alerts raised after ``after`` (oldest first), for the live feed. Only a poll that returns alerts is
+        audited, so an idle feed does not flood the log."""
+        self.require(Action.ALERT_READ)
+        with self.db.session() as session:
+            q = select(Alert).order_by(Alert.created_at, Alert.id).limit(limit)
+            if after is not None:
+                q = q.where(Alert.created_at > after)
+            rows = list(session.scalars(q))
+            if not rows:
+                return []
+            names = {pid: name for pid, name in session.execute(select(Person.id, Person.display_name))}
+            self.audit(session, "alert.feed", "alert", None, alerts=[a.id for a in rows])
+            return [self._alert_view(a, names.get(a.person_id, "?"), False) for a in rows]
 
     def export_evidence(self, ref: str, out: Path) -> Path:
         self.require(Action.EVIDENCE_VIEW)

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict, InvalidInput
 from izde.governance.authorisations import AuthorisationSpec, Scope, Status
 from izde.governance.roles import Action
 from izde.service.core import Core
@@ -122,7 +122,7 @@ class AuthorisationService(Core):
         with self.db.transaction() as (session, stage):
             a = find_authorisation(session, ref)
             if a.status != Status.REQUESTED.value:
-                raise InvalidInput(f"authorisation {a.id} is already {a.status}")
+                raise Conflict(f"authorisation {a.id} is already {a.status}")
             four_eyes(a.requested_by, actor.user_id)
             a.status = (Status.GRANTED if grant else Status.REJECTED).value
             a.decided_by, a.decided_at, a.decision_note = actor.user_id, datetime.now(UTC), note

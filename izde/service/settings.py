@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict, InvalidInput
 from izde.governance.roles import Action
 from izde.service.core import Core
 from izde.service.watchlist import four_eyes
@@ -74,7 +74,7 @@ class SettingsService(Core):
             if row is None:
                 raise not_found("threshold change", ref)
             if row.status != "proposed":
-                raise InvalidInput(f"change {row.id} is already {row.status}")
+                raise Conflict(f"change {row.id} is already {row.status}")
             four_eyes(row.proposed_by, actor.user_id)
             row.status = "approved" if approve else "rejected"
             row.decided_by, row.decided_at = actor.user_id, datetime.now(UTC)

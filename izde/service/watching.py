@@ -15,15 +15,16 @@ from izde.errors import InvalidInput
 from izde.governance.authorisations import Scope, session_allowed, stop_reason
 from izde.governance.roles import Action, PermissionDenied
 from izde.pipeline.run import Progress, run_source
-from izde.pipeline.sources import open_source, parse_source
+from izde.pipeline.sources import SourceStats, open_source, parse_source
 from izde.pipeline.watcher import AlertEvent, WatchCounters, Watcher
 from izde.service.alerts import AlertService
 from izde.service.authorisations import AuthorisationService, find_authorisation, scope_of
+from izde.service.cameras import CameraService
 from izde.service.retention import RetentionService
 from izde.service.settings import SettingsService
 from izde.service.views import AlertView, WatchReport
 from izde.store import alerts as alert_store
-from izde.store import counts, runs
+from izde.store import counts, outbox, runs
 from izde.store.models import Alert, Authorisation, Person
 from izde.store.templates import load_match_set
 from izde.vision.types import Frame
@@ -35,9 +36,11 @@ COUNTER_FLUSH_S = 30.0  # how often a long run writes its aggregate counters
 RECHECK_S = 10.0  # how often a running session re-reads its authorisation and the watchlist
 
 AlertCallback = Callable[[AlertView], None]
+# Called once the run is recorded, with its id and the source's live counters (frames read and dropped).
+StartCallback = Callable[[str, SourceStats], None]
 
 
-class WatchService(AlertService, AuthorisationService, RetentionService, SettingsService):
+class WatchService(AlertService, AuthorisationService, CameraService, RetentionService, SettingsService):
     def gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
         """Active, unexpired persons (limited to ``persons`` when given) and the watchlist's hash.
 
@@ -74,6 +77,7 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
         stop: threading.Event | None = None,
         progress: Progress | None = None,
         on_alert: AlertCallback | None = None,
+        on_start: StartCallback | None = None,
     ) -> WatchReport:
         """Watch ``source`` as ``camera`` under ``authorisation`` until the source ends, ``stop`` is set, or the
         authorisation no longer allows it. Files need the time their recording started (``recorded_at``)."""
@@ -131,6 +135,8 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
                 watchlist_size=len(gallery),
                 threshold=threshold,
             )
+        if on_start is not None:
+            on_start(run_id, src.stats)
         report = WatchReport(run_id, camera, spec.location, runs.RunStatus.RUNNING.value, None, 0, 0, 0, 0, 0)
         flushed = {"faces": 0, "tracks": 0, "at": time.monotonic(), "checked": time.monotonic()}
 
@@ -149,6 +155,10 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
                     quality=event.quality,
                     evidence_jpeg=event.evidence_jpeg,
                 )
+                # Same transaction: an alert is never raised without its notifications (the durable outbox).
+                urls = [w.url for w in self.settings.web.webhooks]
+                if urls:
+                    outbox.enqueue_alert(session, row, urls, self.settings.web.public_url)
                 self.audit(
                     session,
                     "alert.raised",
@@ -250,6 +260,32 @@ class WatchService(AlertService, AuthorisationService, RetentionService, Setting
             if self._discard_rejected(run_id, scope.id) or self._scope(scope.id).status.value == "rejected":
                 report.alerts.clear()
         return report
+
+    def watch_camera(
+        self,
+        camera: str,
+        authorisation: str,
+        *,
+        recorded_at: datetime | None = None,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        on_alert: AlertCallback | None = None,
+        on_start: StartCallback | None = None,
+    ) -> WatchReport:
+        """Watch a registered camera's source: the way the server starts sessions, so that a request can never
+        name an arbitrary file or URL on the server."""
+        self.require(Action.CAMERA_READ)
+        source = self._camera_source(camera)
+        return self.watch(
+            source,
+            camera,
+            authorisation,
+            recorded_at=recorded_at,
+            stop=stop,
+            progress=progress,
+            on_alert=on_alert,
+            on_start=on_start,
+        )
 
     def _discard_rejected(self, run_id: str, scope_id: str) -> int:
         """Alerts raised after a rejection but before the session noticed it go the same way as the rest."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict, NotFound
 from izde.governance.roles import Action, PermissionDenied
 from izde.service.core import Core
 from izde.service.views import PersonView, PhotoView
@@ -16,7 +16,7 @@ from izde.vision.images import read_image_file
 from izde.watchlist.enrol import reference_face
 from izde.watchlist.types import PersonSpec, PhotoSpec
 
-PROPOSED, ACTIVE = "proposed", "active"
+PROPOSED, ACTIVE, REJECTED = "proposed", "active", "rejected"
 
 
 def four_eyes(proposer: str | None, approver: str) -> None:
@@ -75,12 +75,35 @@ class WatchlistService(Core):
         with self.db.session() as session:
             p = person_store.find_person(session, ref)
             if p.status != PROPOSED:
-                raise InvalidInput(f"{p.display_name} is {p.status}, not awaiting approval")
+                raise Conflict(f"{p.display_name} is {p.status}, not awaiting approval")
             four_eyes(p.proposed_by, actor.user_id)
             p.status, p.approved_by, p.approved_at = ACTIVE, actor.user_id, datetime.now(UTC)
             self.audit(session, "watchlist.approve", "person", p.id, proposed_by=p.proposed_by)
             person_id = p.id
         return self._person_view(person_id)
+
+    def reject(self, ref: str, note: str | None = None) -> PersonView:
+        """An approver turns a proposal down; it never matches (and the curator may remove it)."""
+        self.require(Action.WATCHLIST_APPROVE)
+        with self.db.session() as session:
+            p = person_store.find_person(session, ref)
+            if p.status != PROPOSED:
+                raise Conflict(f"{p.display_name} is {p.status}, not awaiting approval")
+            p.status = REJECTED
+            self.audit(session, "watchlist.reject", "person", p.id, note=note)
+            person_id = p.id
+        return self._person_view(person_id)
+
+    def photo(self, person_ref: str, photo_id: str) -> PhotoView:
+        """One reference photo, for showing it; each view is audited."""
+        self.require(Action.PHOTO_VIEW)
+        view = self._person_view(person_ref)
+        for ph in view.photos:
+            if ph.id == photo_id:
+                with self.db.session() as session:
+                    self.audit(session, "photo.view", "photo", ph.id, person=view.id)
+                return ph
+        raise NotFound(f"person {view.id} has no photo {photo_id}")
 
     def add_photos(self, ref: str, photos: Sequence[PhotoSpec]) -> PersonView:
         """More reference photos (appearance changes over years). They change what matches, so the entry

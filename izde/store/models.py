@@ -298,3 +298,39 @@ class FriaRecord(Base):
     document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(32))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Camera(Base):
+    """A registered camera: a name authorisations and sessions refer to, and the source it is read from.
+
+    Registered by an administrator so that a session can only read sources someone chose to connect, never an
+    arbitrary path or URL typed into a request."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    source: Mapped[str] = mapped_column(Text)  # file, folder, stream URL or webcam index; never shown to clients
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One alert notification waiting for (or done with) delivery to one webhook URL: the durable outbox.
+
+    Written in the alert's own transaction, so an alert is never raised without its notifications. Deleted with
+    the alert (retention, person removal), so nothing is sent about an alert that no longer exists."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # JSON; never images or descriptors
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict, InvalidInput
 from izde.store.files import Stage, photo_path
 from izde.store.lookup import ambiguous, by_id_or_prefix, not_found
 from izde.store.models import Alert, Person, ReferencePhoto, Template, new_id
@@ -105,7 +105,7 @@ def _attach_photos(
         digest = hashlib.sha256(photo.data).hexdigest()
         if digest in known:
             # Enrolling the same image twice would weight that one shot double in matching.
-            raise InvalidInput(f"photo {number} is already enrolled for {person.display_name}")
+            raise Conflict(f"photo {number} is already enrolled for {person.display_name}")
         known.add(digest)
         if not photo.descriptors:
             raise InvalidInput(f"photo {number} has no descriptor")

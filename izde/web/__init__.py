@@ -1,0 +1,1 @@
+"""``izde serve``: the REST API, live alert feed, webhooks and the review console, over the same service."""

@@ -1,0 +1,425 @@
+"""What the API sends and accepts. Built from the service's views, never from database rows: no templates,
+no file paths, no camera source locations ever leave the server."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from izde.governance.authorisations import Objective
+from izde.governance.review import Decision
+from izde.service.auditlog import AuditView, SummaryReport
+from izde.service.authorisations import AuthorisationView
+from izde.service.cameras import CameraView, RunView
+from izde.service.settings import ChangeView
+from izde.service.views import AlertView, PersonView, PhotoView
+from izde.store.persons import PersonSummary
+
+API = "/api/v1"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What went wrong, for people.")
+    hint: str | None = Field(None, description="What to do about it, where known.")
+
+
+class LoginIn(_In):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class MeOut(BaseModel):
+    username: str
+    roles: list[str]
+    organisation: str
+    law_enforcement: bool
+
+
+class LoginOut(MeOut):
+    token: str = Field(description="Bearer token for machine clients: 'Authorization: Bearer <token>'.")
+
+
+class PhotoOut(BaseModel):
+    id: str
+    provenance: str
+    capture_date: date | None
+    quality: float
+    face_box: tuple[int, int, int, int]
+    created_at: datetime
+    url: str = Field(description="The image; served only to roles that may see photos, and each view is audited.")
+
+    @classmethod
+    def of(cls, person_id: str, p: PhotoView) -> PhotoOut:
+        return cls(
+            id=p.id,
+            provenance=p.provenance,
+            capture_date=p.capture_date,
+            quality=p.quality,
+            face_box=p.face_box,
+            created_at=p.created_at,
+            url=f"{API}/persons/{person_id}/photos/{p.id}",
+        )
+
+
+class PersonSummaryOut(BaseModel):
+    id: str
+    display_name: str
+    category: str
+    status: str
+    expires_on: date
+    created_at: datetime
+    photo_count: int
+
+    @classmethod
+    def of(cls, p: PersonSummary) -> PersonSummaryOut:
+        return cls(
+            id=p.id,
+            display_name=p.display_name,
+            category=p.category,
+            status=p.status,
+            expires_on=p.expires_on,
+            created_at=p.created_at,
+            photo_count=p.photo_count,
+        )
+
+
+class PersonOut(BaseModel):
+    id: str
+    display_name: str
+    category: str
+    legal_basis: str
+    issuing_authority: str
+    expires_on: date
+    status: str
+    created_at: datetime
+    photos: list[PhotoOut]
+
+    @classmethod
+    def of(cls, p: PersonView) -> PersonOut:
+        return cls(
+            id=p.id,
+            display_name=p.display_name,
+            category=p.category,
+            legal_basis=p.legal_basis,
+            issuing_authority=p.issuing_authority,
+            expires_on=p.expires_on,
+            status=p.status,
+            created_at=p.created_at,
+            photos=[PhotoOut.of(p.id, ph) for ph in p.photos],
+        )
+
+
+class RemovalOut(BaseModel):
+    person_id: str
+    photos: int
+    templates: int
+    alerts: int
+
+
+class NoteIn(_In):
+    note: str | None = Field(None, max_length=2000)
+
+
+class AuthorisationIn(_In):
+    objective: Objective
+    offence_code: str | None = Field(None, max_length=50)
+    issuing_authority: str = Field(min_length=1, max_length=200)
+    reference: str = Field(min_length=1, max_length=200)
+    starts_at: datetime
+    ends_at: datetime
+    covers_live: bool = False
+    covers_recorded: bool = True
+    persons: list[str] = Field(min_length=1, max_length=1000, description="Watchlist person ids.")
+    cameras: list[str] = Field(min_length=1, max_length=1000)
+    urgent_reason: str | None = Field(None, max_length=2000)
+
+
+class DecisionIn(_In):
+    grant: bool
+    note: str | None = Field(None, max_length=2000)
+
+
+class FriaIn(_In):
+    summary: str = Field(min_length=1, max_length=10000)
+
+
+class AuthorisationOut(BaseModel):
+    id: str
+    objective: str
+    offence_code: str | None
+    issuing_authority: str
+    reference: str
+    starts_at: datetime
+    ends_at: datetime
+    covers_live: bool
+    covers_recorded: bool
+    status: str
+    urgent_reason: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+    persons: list[str]
+    cameras: list[str]
+    fria_recorded: bool
+
+    @classmethod
+    def of(cls, a: AuthorisationView) -> AuthorisationOut:
+        return cls(
+            id=a.id,
+            objective=a.objective,
+            offence_code=a.offence_code,
+            issuing_authority=a.issuing_authority,
+            reference=a.reference,
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            covers_live=a.covers_live,
+            covers_recorded=a.covers_recorded,
+            status=a.status,
+            urgent_reason=a.urgent_reason,
+            requested_at=a.requested_at,
+            decided_at=a.decided_at,
+            persons=list(a.persons),
+            cameras=list(a.cameras),
+            fria_recorded=a.fria_recorded,
+        )
+
+
+class CameraIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    source: str = Field(min_length=1, max_length=2000, description="File, image folder, rtsp/http URL or webcam index.")
+    description: str = Field("", max_length=500)
+
+
+class CameraOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    source_kind: str
+    live: bool
+    created_at: datetime
+    last_run_id: str | None
+    last_run_status: str | None
+    last_run_started_at: datetime | None
+    last_run_ended_at: datetime | None
+
+    @classmethod
+    def of(cls, c: CameraView) -> CameraOut:
+        return cls(
+            id=c.id,
+            name=c.name,
+            description=c.description,
+            source_kind=c.source_kind,
+            live=c.live,
+            created_at=c.created_at,
+            last_run_id=c.last_run_id,
+            last_run_status=c.last_run_status,
+            last_run_started_at=c.last_run_started_at,
+            last_run_ended_at=c.last_run_ended_at,
+        )
+
+
+class RunOut(BaseModel):
+    id: str
+    camera: str
+    source_kind: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    authorisation_id: str | None
+    frames_read: int
+    frames_analysed: int
+    frames_dropped: int
+    faces_seen: int
+    tracks_seen: int
+    alerts_raised: int
+    error: str | None
+    stop_reason: str | None
+
+    @classmethod
+    def of(cls, r: RunView) -> RunOut:
+        return cls(
+            id=r.id,
+            camera=r.camera,
+            source_kind=r.source_kind,
+            status=r.status,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            authorisation_id=r.authorisation_id,
+            frames_read=r.frames_read,
+            frames_analysed=r.frames_analysed,
+            frames_dropped=r.frames_dropped,
+            faces_seen=r.faces_seen,
+            tracks_seen=r.tracks_seen,
+            alerts_raised=r.alerts_raised,
+            error=r.error,
+            stop_reason=r.stop_reason,
+        )
+
+
+class SessionIn(_In):
+    camera: str = Field(min_length=1, max_length=100, description="A registered camera.")
+    authorisation: str = Field(min_length=1, max_length=64, description="Id of the authorisation it runs under.")
+    recorded_at: datetime | None = Field(
+        None, description="For recorded footage: when the recording started (with a time zone)."
+    )
+    fps: float | None = Field(None, gt=0, le=30, description="Frames analysed per second (default: settings).")
+
+
+class SessionOut(BaseModel):
+    id: str
+    camera: str
+    authorisation_id: str
+    started_by: str
+    status: str = Field(description="starting, running, completed, failed or stopped")
+    health: str = Field(description="ok, stalled (no frame for a while), or finished")
+    run_id: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    frames_read: int
+    frames_dropped: int
+    frames_analysed: int
+    faces_seen: int
+    tracks_seen: int
+    alerts: int
+    error: str | None
+    stop_reason: str | None
+
+
+class AlertOut(BaseModel):
+    id: str
+    camera: str
+    person_id: str
+    person_name: str
+    run_id: str
+    created_at: datetime
+    frame_time: datetime
+    position_s: float
+    distance: float
+    threshold: float
+    quality: float
+    status: str
+    candidate_only: Literal[True] = Field(True, description="A match is a lead for human review, never an identity.")
+    evidence_url: str | None = Field(None, description="Only for roles that may see evidence; each view audited.")
+
+    @classmethod
+    def of(cls, a: AlertView, evidence: bool = False) -> AlertOut:
+        return cls(
+            id=a.id,
+            camera=a.camera,
+            person_id=a.person_id,
+            person_name=a.person_name,
+            run_id=a.run_id,
+            created_at=a.created_at,
+            frame_time=a.frame_time,
+            position_s=a.position_s,
+            distance=a.distance,
+            threshold=a.threshold,
+            quality=a.quality,
+            status=a.status,
+            evidence_url=f"{API}/alerts/{a.id}/evidence" if evidence and a.evidence_path is not None else None,
+        )
+
+
+class ReviewOut(BaseModel):
+    user_id: str
+    decision: str
+    at: datetime
+    note: str | None
+
+
+class AlertDetailOut(AlertOut):
+    reviews: list[ReviewOut]
+
+
+class ReviewIn(_In):
+    decision: Decision
+    note: str | None = Field(None, max_length=2000)
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject_type: str | None
+    subject_id: str | None
+    details: dict[str, Any]
+    hash: str
+
+    @classmethod
+    def of(cls, e: AuditView) -> AuditOut:
+        return cls(
+            seq=e.seq,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            subject_type=e.subject_type,
+            subject_id=e.subject_id,
+            details=e.details,
+            hash=e.hash,
+        )
+
+
+class ThresholdChangeIn(_In):
+    value: float = Field(gt=0.0, lt=2.0)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ThresholdDecisionIn(_In):
+    approve: bool
+
+
+class ChangeOut(BaseModel):
+    id: str
+    key: str
+    value: float
+    reason: str
+    status: str
+    proposed_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, c: ChangeView) -> ChangeOut:
+        return cls(
+            id=c.id,
+            key=c.key,
+            value=c.value,
+            reason=c.reason,
+            status=c.status,
+            proposed_at=c.proposed_at,
+            decided_at=c.decided_at,
+        )
+
+
+class ThresholdOut(BaseModel):
+    value: float = Field(description="The threshold in force: the last approved change, else the configured one.")
+    changes: list[ChangeOut]
+
+
+class ReportLink(BaseModel):
+    name: str
+    url: str
+    description: str
+
+
+class ReportsOut(BaseModel):
+    summary: dict[str, Any]
+    reports: list[ReportLink]
+
+    @classmethod
+    def of(cls, s: SummaryReport, links: list[ReportLink]) -> ReportsOut:
+        return cls(
+            summary={
+                "alerts_by_status": s.alerts_by_status,
+                "runs_by_status": s.runs_by_status,
+                "faces_seen": s.faces_seen,
+                "tracks_seen": s.tracks_seen,
+                "cameras_counted": s.cameras,
+            },
+            reports=links,
+        )

@@ -1,0 +1,173 @@
+"""Watch sessions as worker threads of the server process.
+
+One thread per session, each with its own service acting as the operator who started it. Threads are a
+first step: the design moves workers into separate processes fed over a broker, and this class is the seam
+(start, stop, status) that would then talk to them instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from izde.errors import NotFound
+from izde.governance.roles import Action
+from izde.pipeline.sources import SourceStats
+from izde.pipeline.watcher import WatchCounters
+from izde.service.views import AlertView, WatchReport
+from izde.vision.types import Frame
+from izde.web.deps import RequestIzde, WebState
+from izde.web.schemas import SessionOut
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 120.0  # opening a source and loading the networks the first time can take a while
+STALLED_S = 30.0  # a running session that has not analysed a frame for this long is reported as stalled
+JOIN_TIMEOUT_S = 10.0
+
+
+@dataclass
+class WatchSession:
+    id: str
+    camera: str
+    authorisation_id: str
+    started_by: str
+    live: bool
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)
+    status: str = "starting"
+    run_id: str | None = None
+    stats: SourceStats | None = None
+    counters: WatchCounters = field(default_factory=WatchCounters)
+    alerts: int = 0
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    ended_at: datetime | None = None
+    last_frame: float = field(default_factory=time.monotonic)
+    error: str | None = None
+    stop_reason: str | None = None
+    failure: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed", "stopped")
+
+    def health(self) -> str:
+        if self.finished:
+            return "finished"
+        return "stalled" if time.monotonic() - self.last_frame > STALLED_S else "ok"
+
+    def out(self) -> SessionOut:
+        stats = self.stats
+        return SessionOut(
+            id=self.id,
+            camera=self.camera,
+            authorisation_id=self.authorisation_id,
+            started_by=self.started_by,
+            status=self.status,
+            health=self.health(),
+            run_id=self.run_id,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            frames_read=stats.frames_read if stats else 0,
+            frames_dropped=stats.frames_dropped if stats else 0,
+            frames_analysed=self.counters.frames_analysed,
+            faces_seen=self.counters.faces_seen,
+            tracks_seen=self.counters.tracks_seen,
+            alerts=self.alerts,
+            error=self.error,
+            stop_reason=self.stop_reason,
+        )
+
+
+class SessionManager:
+    def __init__(self, state: WebState | None = None) -> None:
+        self.state = state
+        self._sessions: dict[str, WatchSession] = {}
+        self._lock = threading.Lock()
+
+    def start(
+        self, service: RequestIzde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
+    ) -> WatchSession:
+        """Start a worker and wait until its run is recorded, so that refusals reach the caller as errors."""
+        assert self.state is not None and service.actor is not None
+        settings = service.settings
+        if fps is not None:
+            settings = settings.model_copy(
+                update={"pipeline": settings.pipeline.model_copy(update={"analysis_fps": fps})}
+            )
+        worker = self.state.service(service.actor, settings)
+        cam = service.camera(camera)
+        session = WatchSession(uuid.uuid4().hex, cam.name, authorisation, service.actor.username, cam.live)
+
+        def on_start(run_id: str, stats: SourceStats) -> None:
+            session.run_id, session.stats, session.status = run_id, stats, "running"
+            session.started.set()
+
+        def on_frame(frame: Frame, counters: WatchCounters) -> None:
+            session.counters, session.last_frame = counters, time.monotonic()
+
+        def on_alert(alert: AlertView) -> None:
+            session.alerts += 1
+
+        def run() -> None:
+            try:
+                report: WatchReport = worker.watch_camera(
+                    cam.name,
+                    authorisation,
+                    recorded_at=recorded_at,
+                    stop=session.stop_event,
+                    progress=on_frame,
+                    on_alert=on_alert,
+                    on_start=on_start,
+                )
+                session.status, session.error, session.stop_reason = report.status, report.error, report.stop_reason
+            except BaseException as e:  # reported to the caller (before start) or kept as the session's error
+                session.failure, session.status, session.error = e, "failed", str(e)
+                if session.run_id is not None:
+                    log.warning("watch session %s on %s failed: %s", session.id, session.camera, e)
+            finally:
+                session.ended_at = datetime.now(UTC)
+                session.started.set()
+
+        session.thread = threading.Thread(target=run, name=f"watch-{cam.name}", daemon=True)
+        session.thread.start()
+        session.started.wait(START_TIMEOUT_S)
+        if session.run_id is None and session.failure is not None:
+            raise session.failure
+        with self._lock:
+            self._sessions[session.id] = session
+        return session
+
+    def all(self) -> list[WatchSession]:
+        with self._lock:
+            return sorted(self._sessions.values(), key=lambda s: s.started_at, reverse=True)
+
+    def get(self, session_id: str) -> WatchSession:
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            raise NotFound(f"no watch session '{session_id}' on this server", "list them at /api/v1/sessions")
+        return session
+
+    def stop(self, session_id: str, service: RequestIzde) -> WatchSession:
+        session = self.get(session_id)
+        service.require(Action.WATCH_LIVE if session.live else Action.WATCH_RECORDED)
+        session.stop_event.set()
+        if session.thread is not None:
+            session.thread.join(JOIN_TIMEOUT_S)
+        return session
+
+    def shutdown(self) -> None:
+        """Stop every worker; each records its run as stopped. Bounded: never blocks shutdown for long."""
+        sessions = self.all()
+        for s in sessions:
+            s.stop_event.set()
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        for s in sessions:
+            if s.thread is not None:
+                s.thread.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,68 @@
+"""The live alert feed as Server-Sent Events.
+
+The feed polls the database rather than listening inside this process, so alerts raised by any process
+(a worker of this server, ``izde watch`` on the command line) reach every console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from izde.web.deps import RequestIzde, WebState
+from izde.web.schemas import AlertOut
+
+POLL_S = 1.0
+KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
+RECHECK_S = 30.0  # how often the token is checked again: a logged-out or expired session stops receiving
+
+
+def parse_last_event_id(value: str | None) -> datetime | None:
+    """Event ids are the alert's creation time, so a reconnecting browser resumes where it left off."""
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def event(name: str, data: str, event_id: str | None = None) -> str:
+    lines = [f"event: {name}"]
+    if event_id:
+        lines.append(f"id: {event_id}")
+    lines += [f"data: {line}" for line in data.splitlines() or [""]]
+    return "\n".join(lines) + "\n\n"
+
+
+async def alert_events(
+    request: Request, state: WebState, service: RequestIzde, token: str, after: datetime
+) -> AsyncIterator[str]:
+    yield "retry: 3000\n\n"
+    last_sent = last_check = time.monotonic()
+    while not state.stopping.is_set():
+        if await request.is_disconnected():
+            return
+        if time.monotonic() - last_check > RECHECK_S:
+            await run_in_threadpool(service.use_token, token)  # raises (ends the stream) once it is invalid
+            last_check = time.monotonic()
+        for alert in await run_in_threadpool(service.alert_feed, after):
+            after = alert.created_at
+            payload = AlertOut.of(alert).model_dump_json()
+            yield event("alert", payload, alert.created_at.isoformat())
+            last_sent = time.monotonic()
+        if time.monotonic() - last_sent > KEEPALIVE_S:
+            yield ": keepalive\n\n"
+            last_sent = time.monotonic()
+        await asyncio.sleep(POLL_S)
+
+
+def json_event(name: str, value: object) -> str:
+    return event(name, json.dumps(value))

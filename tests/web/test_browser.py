@@ -1,0 +1,100 @@
+"""The review console in a real browser (Debian's Chromium driven by Playwright): an alert raised by a real
+run on the Hamilton clip is confirmed by operator A, then by operator B, and shows as confirmed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.cli.helpers import PASSWORD
+from tests.web.conftest import make_settings
+from tests.web.live import live_server
+from tests.web.site import Site, init_users
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def log_in(browser: Browser, base: str, user: str) -> Page:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/alerts")
+    return page
+
+
+def test_two_operators_confirm_an_alert_from_a_real_run(browser: Browser, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    settings = make_settings(tmp_path / "home", None)
+    init_users(settings)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        site = Site(settings, client)
+        site.login_all()
+
+        a = log_in(browser, base, "op-a")
+        a.screenshot(path=ARTIFACTS / "1-queue-empty.png")
+        a.wait_for_function("document.getElementById('live').textContent.includes('connected')")
+        site.watch_hamilton(camera="stage")
+
+        # The alert arrives in the open queue over the live feed, without a reload.
+        row = a.locator("#alert-queue tbody tr[data-alert]").first
+        row.wait_for(timeout=30_000)
+        assert "Lin-Manuel Miranda" in row.inner_text()
+        a.screenshot(path=ARTIFACTS / "2-queue-live-alert.png")
+        row.get_by_role("link", name="Review").click()
+        a.wait_for_selector("#confirm")
+        assert a.locator(".evidence img").evaluate("img => img.complete && img.naturalWidth > 0")
+        assert a.locator(".reference img").count() >= 1
+        assert "candidate match" in a.locator(".reminder").inner_text()
+        assert "2020-05-01" in a.locator(".reference figcaption").first.inner_text()
+        a.screenshot(path=ARTIFACTS / "3-alert-op-a.png")
+        alert_url = a.url
+        a.keyboard.press("c")
+        a.wait_for_selector("text=You have reviewed this alert")
+        assert a.locator("#alert-status").inner_text() == "pending"
+        # A second confirmation by the same operator is refused by the service, and the page says why.
+        a.locator("#confirm").click()
+        a.wait_for_function("document.getElementById('action-error').textContent.length > 0")
+        assert "different operator" in a.locator("#action-error").inner_text()
+        a.screenshot(path=ARTIFACTS / "4-op-a-second-confirm-refused.png")
+
+        b = log_in(browser, base, "op-b")
+        b.goto(alert_url)
+        b.get_by_role("button", name="Confirm match").click()
+        b.wait_for_selector("#outcome-true")
+        assert b.locator("#alert-status").inner_text() == "confirmed"
+        b.screenshot(path=ARTIFACTS / "5-alert-confirmed-op-b.png", full_page=True)
+        b.goto("/alerts")
+        assert "confirmed" in b.locator("#alert-queue tbody tr").first.inner_text()
+        b.screenshot(path=ARTIFACTS / "6-queue-confirmed.png")
