@@ -14,7 +14,11 @@ app = typer.Typer(help="Risk classification of deployments.", no_args_is_help=Tr
 def show(
     ctx: typer.Context,
     authorisation: str = typer.Argument(..., help="Authorisation id or unique prefix."),
-    feature: list[str] = typer.Option([], "--feature", help="Also ask about a feature, e.g. emotion (repeat)."),
+    feature: list[str] = typer.Option(
+        [],
+        "--feature",
+        help="Also classify a capability someone asks for; prohibited ones are refused and named (repeat).",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Explain the classification (refused, high or other), why, and what is missing before use."""

@@ -62,8 +62,13 @@ class AuditLogService(Core):
     def summary_report(self) -> SummaryReport:
         self.require(Action.REPORT_READ)
         with self.db.session() as session:
-            alerts = dict(session.execute(select(Alert.status, func.count()).group_by(Alert.status)).tuples().all())
-            runs = dict(session.execute(select(WatchRun.status, func.count()).group_by(WatchRun.status)).tuples().all())
+            alerts = {
+                status: n for status, n in session.execute(select(Alert.status, func.count()).group_by(Alert.status))
+            }
+            runs = {
+                status: n
+                for status, n in session.execute(select(WatchRun.status, func.count()).group_by(WatchRun.status))
+            }
             faces, tracks, cams = session.execute(
                 select(
                     func.coalesce(func.sum(FaceCount.faces), 0),

@@ -13,7 +13,7 @@ from izde.config import Settings, load_settings
 from izde.errors import InvalidInput
 from izde.governance import audit as audit_chain
 from izde.governance import audit_head, users
-from izde.governance.roles import Action, Actor, Role, authorize
+from izde.governance.roles import Action, Actor, PermissionDenied, Role, authorize
 from izde.governance.users import AuthenticationFailed
 from izde.store.db import Database
 from izde.store.models import User
@@ -78,7 +78,13 @@ class Core:
         """The central permission check for the acting user; every personal-data operation starts here."""
         if self.actor is None:
             raise AuthenticationFailed("not logged in", "log in with 'izde login' (or pass a token)")
-        authorize(self.actor, action)
+        try:
+            authorize(self.actor, action)
+        except PermissionDenied:
+            # A refused attempt on personal data is itself something oversight must be able to see.
+            with self.db.session() as session:
+                self.audit(session, "permission.denied", "action", action.value)
+            raise
         return self.actor
 
     def audit(

@@ -219,7 +219,7 @@ class ReportService(SettingsService):
 
     # -- impact assessment and risk -------------------------------------------------------------------------
 
-    def deployment_of(self, session: Session, a: Authorisation, features: frozenset[str] = frozenset()) -> Deployment:
+    def _deployment_of(self, session: Session, a: Authorisation, features: frozenset[str] = frozenset()) -> Deployment:
         scope = scope_of(session, a)
         le = session.scalar(
             select(Organisation.law_enforcement)
@@ -246,7 +246,7 @@ class ReportService(SettingsService):
         self.require(Action.AUTHORISATION_READ)
         with self.db.session(readonly=True) as session:
             a = find_authorisation(session, ref)
-            return a.id, classify(self.deployment_of(session, a, features))
+            return a.id, classify(self._deployment_of(session, a, features))
 
     def fria_pack(self, ref: str, complaints: str = fria.DEFAULT_COMPLAINTS) -> dict[str, object]:
         """The data pack for the deployment's fundamental-rights impact assessment."""
@@ -296,7 +296,7 @@ class ReportService(SettingsService):
                     last_session=max(starts, default=None),
                     faces_by_camera=dict(faces),
                     tracks_by_camera=dict(tracks),
-                    risk=classify(self.deployment_of(session, a)),
+                    risk=classify(self._deployment_of(session, a)),
                     complaints=complaints.strip() or fria.DEFAULT_COMPLAINTS,
                     generated_at=now,
                 )

@@ -275,6 +275,9 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         """Watch a registered camera's source: the way the server starts sessions, so that a request can never
         name an arbitrary file or URL on the server."""
         self.require(Action.CAMERA_READ)
+        # The watch permission is checked before the camera is looked up, so a role that may not watch learns
+        # nothing about registered sources; watch() checks it again for the source's kind.
+        self.require(Action.WATCH_RECORDED)
         source = self._camera_source(camera)
         return self.watch(
             source,

@@ -22,6 +22,7 @@ from izde.governance.users import AuthenticationFailed
 from izde.watchlist.types import Category, PersonSpec, PhotoSpec
 from tests.cli.helpers import Deployment
 
+ALL_ROLES = frozenset({"admin", "curator", "approver", "operator", "auditor"})
 NOBODY = "0000000000000000"  # an id that exists nowhere: allowed calls fail after the check, on lookup
 ROLES = ("admin", "curator", "approver", "operator", "auditor", None)  # None: not logged in
 USER_OF = {"admin": "admin", "curator": "curator", "approver": "approver", "operator": "op-a", "auditor": "auditor"}
@@ -100,6 +101,24 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
         lambda s, t: s.threshold_changes(),
     ),
     "purge": (frozenset({"admin"}), lambda s, t: s.purge()),
+    "reject": (frozenset({"approver"}), lambda s, t: s.reject(NOBODY)),
+    "photo": (frozenset({"curator", "approver", "operator"}), lambda s, t: s.photo(NOBODY, NOBODY)),
+    "evidence": (frozenset({"operator"}), lambda s, t: s.evidence(NOBODY)),
+    "alert_feed": (frozenset({"operator", "auditor"}), lambda s, t: s.alert_feed(None)),
+    "cameras": (ALL_ROLES, lambda s, t: s.cameras()),
+    "camera": (ALL_ROLES, lambda s, t: s.camera(NOBODY)),
+    "runs": (ALL_ROLES, lambda s, t: s.runs()),
+    "run": (ALL_ROLES, lambda s, t: s.run(NOBODY)),
+    "add_camera": (frozenset({"admin"}), lambda s, t: s.add_camera("", "")),
+    "watch_camera": (frozenset({"operator"}), lambda s, t: s.watch_camera(NOBODY, NOBODY)),
+    "audit_log": (frozenset({"auditor"}), lambda s, t: s.audit_log()),
+    "verify_audit": (frozenset({"auditor"}), lambda s, t: s.verify_audit()),
+    "export_audit": (frozenset({"auditor"}), lambda s, t: s.export_audit(t / "missing-dir" / "audit.jsonl")),
+    "summary_report": (frozenset({"auditor"}), lambda s, t: s.summary_report()),
+    "transparency": (frozenset({"auditor"}), lambda s, t: s.transparency(date(2026, 2, 1), date(2026, 1, 1))),
+    "use_log": (frozenset({"auditor"}), lambda s, t: s.use_log(run=NOBODY)),
+    "fria_pack": (frozenset({"curator", "approver", "auditor"}), lambda s, t: s.fria_pack(NOBODY)),
+    "risk": (frozenset({"curator", "approver", "operator", "auditor"}), lambda s, t: s.risk(NOBODY)),
     "add_user": (
         frozenset({"admin"}),
         lambda s, t: s.add_user("new-user", "short", frozenset({Role.OPERATOR}), "Police", None),
