@@ -148,7 +148,8 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
                     run_id=run_id,
                     person_id=event.person_id,
                     track_id=event.track_id,
-                    frame_time=event.frame_time,
+                    # Recorded footage: when it happened, not when it was analysed.
+                    frame_time=event.frame_time if live else footage_start + timedelta(seconds=event.position_s),
                     position_s=event.position_s,
                     distance=event.distance,
                     threshold=event.threshold,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 import sqlite3
 from pathlib import Path
 
 import cv2
 import pytest
 
-from tests.cli.helpers import Deployment, json_lines
+from tests.cli.helpers import RECORDED_AT, Deployment, json_lines
 from tests.conftest import CROWD, HAMILTON, require_data
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,9 @@ def test_hamilton_alerts_on_lin_manuel_miranda_once(deployment: Deployment) -> N
     assert {a["person_name"] for a in alerts} == {"Lin-Manuel Miranda"}
     first = alerts[0]
     assert first["distance"] <= first["threshold"] and first["candidate_only"] is True
+    # Recorded footage is dated by the recording, not by when it was analysed.
+    happened = datetime.fromisoformat(RECORDED_AT) + timedelta(seconds=first["position_s"])
+    assert abs(datetime.fromisoformat(first["frame_time"]) - happened) < timedelta(milliseconds=1)
     evidence = Path(first["evidence_path"])
     assert evidence.is_file() and evidence.read_bytes()[:3] == b"\xff\xd8\xff"
     assert cv2.imread(str(evidence)) is not None
