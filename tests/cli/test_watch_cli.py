@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
