@@ -74,7 +74,8 @@ def _emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any
     else:
         from rich.markdown import Markdown
 
-        err_console.print(Markdown("\n".join(render(result))))
+        # Plot links mean nothing in a terminal; the files are where --plots put them.
+        err_console.print(Markdown("\n".join(line for line in render(result) if not line.startswith("!["))))
 
 
 def _sizes(values: list[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -159,7 +160,7 @@ def robustness_cmd(
     slices: list[str] | None = typer.Option(
         None,
         "--slice",
-        help="Probe variants: clean, eyesN, jpegQ or eyesN+jpegQ (default: clean, eyes40/30/20, jpeg50/20).",
+        help="Probe variants: clean, eyesN, jpegQ or eyesN+jpegQ (default: clean, eyes40/30/20, jpeg30).",
     ),
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,

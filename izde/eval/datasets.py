@@ -13,7 +13,9 @@ from pathlib import Path
 from izde.errors import InvalidInput
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-DATA_HINT = "give the dataset folder (e.g. --data ../shared/data/lfw-devtrain, or set IZDE_DATA)"
+DATA_HINT = (
+    "give the dataset folder with --data (e.g. ../shared/data/lfw-devtrain), or set IZDE_DATA to the shared data folder"
+)
 
 
 @dataclass(frozen=True, slots=True)

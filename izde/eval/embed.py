@@ -5,7 +5,8 @@ keyed by the image's path, size and modification time, the embedder's name and t
 downscaled, JPEG-compressed). Only missing entries are computed, in worker processes when asked.
 
 Face finding follows the usual LFW protocol for 250x250 deep-funneled photos: HOG with one upsampling and the
-face nearest the centre; on a miss, the MMOD detector (when allowed), and last a centred box. Degraded probe
+face nearest the centre, if it is large and central enough to be the photo's subject; on a miss, the MMOD
+detector (when allowed) under the same rule, and last a centred box. Degraded probe
 variants reuse the clean photo's face box, scaled, so that they measure recognition rather than detection;
 whether HOG still finds the face in the degraded image is recorded separately.
 """
@@ -34,6 +35,12 @@ CLEAN = "clean"
 METHODS = ("hog", "mmod", "centre", "box")
 # A face box for photos where no detector fires: LFW's funneled faces sit in the centre, about 40% of the side.
 CENTRE_FRACTION = 0.42
+# The photo's subject is centred and large; a detection off centre or small is someone (or something) else,
+# so it counts as a miss. On LFW 250x250 the subject's box is 90-130 px wide and within ~25 px of the centre.
+MAX_CENTRE_OFFSET = 0.2  # of the shorter side
+MIN_SUBJECT_WIDTH = 0.25  # of the shorter side
+# Part of every cache key: changing how faces are found or cut must not reuse old descriptors.
+FACE_PROTOCOL = "centre-v2"
 
 
 def cache_dir() -> Path:
@@ -119,11 +126,18 @@ def embedder_name(vision: VisionSettings) -> str:
     return "dlib-resnet" if vision.embedder == "dlib" else f"{vision.embedder}-resnet"
 
 
-def _nearest_centre(faces: Faces, image: Image) -> Faces:
+def subject(faces: Faces, image: Image) -> Faces:
+    """The face nearest the centre if it is plausibly the photo's subject, else no face."""
+    if len(faces) == 0:
+        return faces
     h, w = image.shape[:2]
+    side = min(h, w)
     cx = (faces.boxes[:, 0] + faces.boxes[:, 2]) / 2 - w / 2
     cy = (faces.boxes[:, 1] + faces.boxes[:, 3]) / 2 - h / 2
-    return faces.select(int(np.argmin(cx * cx + cy * cy)))
+    i = int(np.argmin(cx * cx + cy * cy))
+    near = float(np.hypot(cx[i], cy[i])) <= MAX_CENTRE_OFFSET * side
+    large = int(faces.widths()[i]) >= MIN_SUBJECT_WIDTH * side
+    return faces.select(i) if near and large else faces.select(np.zeros(0, np.int64))
 
 
 def _centre_box(image: Image) -> Faces:
@@ -165,13 +179,11 @@ def _work(job: tuple[str, str, str, bool, tuple[int, int, int, int] | None, floa
     image = _read(path)
     variant = Variant.parse(variant_name)
     if variant.is_clean:
-        faces = hog.detect(image)
-        method = "hog"
-        if len(faces) == 0 and use_mmod:
-            faces, method = mmod.detect(image), "mmod"
-        if len(faces) == 0:
-            faces, method = _centre_box(image), "centre"
-        face = _nearest_centre(faces, image)
+        face, method = subject(hog.detect(image), image), "hog"
+        if len(face) == 0 and use_mmod:
+            face, method = subject(mmod.detect(image), image), "mmod"
+        if len(face) == 0:
+            face, method = _centre_box(image), "centre"
         detected = method == "hog"
     else:
         assert clean_box is not None
@@ -214,7 +226,7 @@ class EmbeddingCache:
     @staticmethod
     def key(path: Path, embedder: str, variant: str) -> str:
         st = path.stat()
-        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{embedder}|{variant}"
+        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{embedder}|{variant}|{FACE_PROTOCOL}"
 
     def get(self, keys: Sequence[str]) -> dict[str, _Record]:
         out: dict[str, _Record] = {}

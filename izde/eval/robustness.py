@@ -21,7 +21,7 @@ from izde.eval import metrics
 from izde.eval.embed import CLEAN, Embeddings, Progress, embed_paths
 from izde.eval.identification import Split, op_json, run_split
 
-DEFAULT_SLICES = (CLEAN, "eyes40", "eyes30", "eyes20", "jpeg50", "jpeg20")
+DEFAULT_SLICES = (CLEAN, "eyes40", "eyes30", "eyes20", "jpeg30")
 FPIR = 1e-2
 
 
