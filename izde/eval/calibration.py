@@ -1,15 +1,19 @@
 """Calibration: from measured distance distributions to expected false alerts in operation.
 
-A calibration file holds histograms (numbers only, no images or descriptors) of
-  - impostor distances: every comparison between photos of two different people in the dataset;
-  - genuine distances: every comparison between two photos of the same person;
-  - per gallery size G, the nearest-person distance of each non-mated search (the measured FPIR curve).
+A calibration file holds numbers only (no images or descriptors):
+  - impostor and genuine distance histograms: every pair of photos of two different people / of one person;
+  - per-probe false match rates: for each probe of a person not enrolled, the share of other people (one
+    photo each) within threshold t, summarised on a grid of thresholds as the mean rate within slices of the
+    probes sorted by rate (finer towards the probes that resemble many people);
+  - per gallery size G, the nearest-person distance of each non-mated search (measured FPIR curves).
 
-For a watchlist of N people (one template each) and threshold t, a face of someone not on the list raises a
-false alert when any of the N comparisons is within t. Treating comparisons as independent,
-    P(false alert per face) = 1 - (1 - p(t))^N,   p(t) = impostor CDF at t,
-and the expected false alerts per 10,000 faces is 10,000 times that. Independence is an approximation (some
-people look like many others); the measured non-mated curves stored beside it show how far off it is.
+For a watchlist of N people and threshold t, a face of someone not on the list raises a false alert when any
+of the N comparisons is within t. For a probe whose per-comparison rate is p, that happens with probability
+1 - (1 - p)^N; averaged over probes,
+    FPIR(t, N) = E_probe[1 - (1 - p(t))^N],
+and the expected false alerts per 10,000 faces is 10,000 times that. Averaging over probes matters: false
+matches concentrate on faces that resemble many people, and one pooled rate p (all comparisons treated as
+independent) overstates FPIR several times at N = 1,000 (see ``independent_model``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +76,45 @@ def nearest_histogram(nonmated: npt.NDArray[np.float64]) -> dict[str, Any]:
     return {"counts": counts, "above": above}
 
 
+MIX_THRESHOLDS = tuple(round(0.2 + 0.01 * i, 2) for i in range(61))  # 0.20 .. 0.80
+# Upper ends of the probe slices (probes sorted by rate); narrow at the top where the false alerts come from.
+MIX_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 1.0)
+
+
+def probe_rates(probes: F32, templates: F32, same: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """(n_probes, len(MIX_THRESHOLDS)): each probe's share of templates within each threshold.
+
+    ``same[i, j]`` marks template j as probe i's own identity (left out).
+    """
+    p, t = np.asarray(probes, np.float64), np.asarray(templates, np.float64)
+    d = np.sqrt(np.clip((p * p).sum(1)[:, None] + (t * t).sum(1)[None, :] - 2.0 * p @ t.T, 0.0, None))
+    d[same] = np.inf
+    n = (~same).sum(axis=1).clip(min=1)
+    d.sort(axis=1)
+    thresholds = np.asarray(MIX_THRESHOLDS)
+    counts = np.stack([np.searchsorted(row, thresholds, side="right") for row in d])
+    return np.asarray(counts / n[:, None], np.float64)
+
+
+def mixture(rates: npt.NDArray[np.float64]) -> dict[str, Any]:
+    """Mean per-probe rate within each slice of MIX_LEVELS, per threshold."""
+    r = np.sort(rates, axis=0)
+    bounds = [0, *(round(level * len(r)) for level in MIX_LEVELS)]
+    means = [[float(r[a:b, k].mean()) if b > a else 0.0 for a, b in pairwise(bounds)] for k in range(r.shape[1])]
+    return {
+        "thresholds": list(MIX_THRESHOLDS),
+        "levels": list(MIX_LEVELS),
+        "probes": len(r),
+        "mean_rate": [[float(f"{v:.4g}") for v in row] for row in means],
+    }
+
+
 def build(
     descriptors: F32,
     identity: npt.NDArray[np.int64],
     nonmated_by_gallery: dict[int, npt.NDArray[np.float64]],
     source: dict[str, Any],
+    rates: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -85,6 +124,7 @@ def build(
         "bin_end": BIN_END,
         **pair_histograms(descriptors, identity),
         "nonmated_nearest": {str(g): nearest_histogram(v) for g, v in sorted(nonmated_by_gallery.items())},
+        **({"probe_rates": mixture(rates)} if rates is not None else {}),
     }
 
 
@@ -126,6 +166,9 @@ class Calibration:
     impostor_cdf: npt.NDArray[np.float64]
     genuine_cdf: npt.NDArray[np.float64]
     nearest: dict[int, npt.NDArray[np.float64]]  # gallery size -> CDF of non-mated nearest distance
+    mix_thresholds: npt.NDArray[np.float64] | None = None  # (T,)
+    mix_weights: npt.NDArray[np.float64] | None = None  # (S,) share of probes per slice
+    mix_rates: npt.NDArray[np.float64] | None = None  # (T, S) mean per-comparison rate per slice
 
     @staticmethod
     def from_json(text: str, name: str) -> Calibration:
@@ -136,11 +179,19 @@ class Calibration:
             edges, imp = _cdf(raw["impostor"])
             _, gen = _cdf(raw["genuine"])
             nearest = {int(g): _cdf(h)[1] for g, h in raw.get("nonmated_nearest", {}).items()}
+            mix = raw.get("probe_rates")
+            if mix is not None:
+                levels = np.asarray(mix["levels"], np.float64)
+                mix_t = np.asarray(mix["thresholds"], np.float64)
+                mix_w = np.diff(np.concatenate([[0.0], levels]))
+                mix_r = np.asarray(mix["mean_rate"], np.float64).reshape(len(mix_t), len(levels))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise InvalidInput(
                 f"{name} is not an izde calibration file ({e})", "write one with 'izde eval calibrate'"
             ) from None
-        return Calibration(raw.get("source", {}), edges, imp, gen, nearest)
+        if mix is None:
+            return Calibration(raw.get("source", {}), edges, imp, gen, nearest)
+        return Calibration(raw.get("source", {}), edges, imp, gen, nearest, mix_t, mix_w, mix_r)
 
     def impostor_rate(self, threshold: float) -> float:
         """Per-comparison false match rate p(t), interpolated within the histogram bins."""
@@ -150,10 +201,31 @@ class Calibration:
         """Share of same-person comparisons accepted at ``threshold`` (1:1)."""
         return float(np.interp(threshold, self.impostor_edges, self.genuine_cdf))
 
-    def false_alerts(self, threshold: float, watchlist_size: int, faces: int = FACES) -> float:
-        """Expected false alerts per ``faces`` faces of people not on a watchlist of ``watchlist_size``."""
+    def independent_model(self, threshold: float, watchlist_size: int, faces: int = FACES) -> float:
+        """False alerts per ``faces`` faces if every comparison were an independent draw at the pooled rate."""
         p = self.impostor_rate(threshold)
         return faces * -float(np.expm1(watchlist_size * np.log1p(-min(p, 1.0 - 1e-15))))
+
+    def false_alerts(self, threshold: float, watchlist_size: int, faces: int = FACES) -> float:
+        """Expected false alerts per ``faces`` faces of people not on a watchlist of ``watchlist_size``.
+
+        From the per-probe rates when the file has them (outside their threshold grid, the nearest grid
+        point's rates scaled by the pooled impostor CDF); else from the pooled rate.
+        """
+        if self.mix_thresholds is None or self.mix_rates is None or self.mix_weights is None:
+            return self.independent_model(threshold, watchlist_size, faces)
+        t = self.mix_thresholds
+        k = np.clip(np.searchsorted(t, threshold) - 1, 0, len(t) - 2)
+        frac = (threshold - t[k]) / (t[k + 1] - t[k])
+        if 0.0 <= frac <= 1.0:
+            p = (1 - frac) * self.mix_rates[k] + frac * self.mix_rates[k + 1]
+        else:
+            edge = 0 if frac < 0 else len(t) - 1
+            ref = self.impostor_rate(float(t[edge]))
+            p = self.mix_rates[edge] * (self.impostor_rate(threshold) / ref if ref > 0 else 0.0)
+        p = np.clip(p, 0.0, 1.0 - 1e-15)
+        per_face = -np.expm1(watchlist_size * np.log1p(-p))
+        return faces * float(np.dot(self.mix_weights, per_face))
 
     def threshold_for(self, rate: float, watchlist_size: int, faces: int = FACES) -> float:
         """The largest threshold whose expected false alerts per ``faces`` faces stay at or below ``rate``."""
@@ -180,6 +252,8 @@ class Calibration:
             "watchlist_size": watchlist_size,
             "per_comparison_false_match_rate": self.impostor_rate(threshold),
             "false_alerts_per_10000_faces": self.false_alerts(threshold, watchlist_size),
+            "model": "per-probe rates" if self.mix_rates is not None else "independent comparisons",
+            "independent_model_per_10000_faces": self.independent_model(threshold, watchlist_size),
             "genuine_accept_rate_1to1": self.genuine_rate(threshold),
             "measured_fpir_by_gallery_size": {str(g): v for g, v in self.measured_fpir(threshold).items()},
         }

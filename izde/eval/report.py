@@ -90,7 +90,9 @@ def strategies_md(s: dict[str, Any]) -> list[str]:
         f"photos each on average, at most {s['enrolled_photos']['max']}), {s['mated_tracks']} mated and "
         f"{s['nonmated_tracks']} non-mated tracks of {s['track_length']} photos. "
         "Gallery: `one` = first photo only, `all-min` = every photo a template (closest wins), "
-        "`all-mean` = mean descriptor. Probe: `frame` = a track's first photo, `track` = mean of the track's photos.",
+        "`all-mean` = mean descriptor, `all+mean` = every photo and the mean as templates. "
+        "Probe: `frame` = a track's first photo, `track` = mean of the track's photos. "
+        "Ties in FNIR go to the higher rank-1.",
         "",
         "| gallery | probe | rank-1 | FNIR @ FPIR 1e-2 (threshold) | FNIR @ FPIR 1e-3 (threshold) |",
         "| --- | --- | --- | --- | --- |",
@@ -153,8 +155,18 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "## Calibration",
             "",
-            f"`{result['calibration']}` holds the impostor and genuine distance histograms and the measured "
-            "non-mated nearest-distance histograms per gallery size; `izde threshold show --calibration` reads it.",
+            f"`{result['calibration']}` holds the impostor and genuine distance histograms, per-probe false match "
+            "rates and the measured non-mated nearest-distance histograms per gallery size; "
+            "`izde threshold show --calibration` reads it (izde ships the same numbers as its built-in calibration). "
+            "Its prediction of FPIR against the measured 1:N searches:",
             "",
+            "| threshold | gallery size | measured FPIR | predicted (per-probe rates) | independent comparisons |",
+            "| --- | --- | --- | --- | --- |",
         ]
+        lines += [
+            f"| {r['threshold']:.2f} | {r['gallery_size']:,} | {pct(r['measured_fpir'])} | {pct(r['predicted_fpir'])} "
+            f"| {pct(r['independent_model_fpir'])} |"
+            for r in result.get("calibration_check", [])
+        ]
+        lines.append("")
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 Gallery side, for people with several reference photos:
   ``one``   - only the first photo is enrolled;
   ``all-min`` - every photo is a template and the person's distance is the smallest (Gallery's rule);
-  ``all-mean`` - the photos' descriptors are averaged into one template.
+  ``all-mean`` - the photos' descriptors are averaged into one template;
+  ``all+mean`` - both: every photo and their mean are templates, the closest wins.
 Probe side: ``frame`` - one photo stands for a track; ``track`` - a track of several photos of one person,
 fused by their mean descriptor (what the pipeline does with a track's best shots).
 
@@ -29,7 +30,7 @@ from izde.eval.embed import Embeddings
 from izde.eval.identification import FPIRS, gallery_of, op_json, search
 from izde.vision.types import F32
 
-GALLERY_STRATEGIES = ("one", "all-min", "all-mean")
+GALLERY_STRATEGIES = ("one", "all-min", "all-mean", "all+mean")
 PROBE_STRATEGIES = ("frame", "track")
 
 
@@ -78,6 +79,8 @@ def _gallery_templates(strategy: str, descs: list[F32]) -> list[F32]:
         return descs
     if strategy == "all-mean":
         return [d.mean(axis=0, keepdims=True) for d in descs]
+    if strategy == "all+mean":
+        return [np.concatenate([d, d.mean(axis=0, keepdims=True)]) for d in descs]
     raise ValueError(strategy)
 
 

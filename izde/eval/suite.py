@@ -130,6 +130,12 @@ def calibrate(ctx: Context, gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZ
     emb = ctx.embed(paths, "embedding every photo")
     identity = np.concatenate([np.full(len(ps), i, np.int64) for i, ps in enumerate(ids.photos)])
     scores, _ = identification_scores(ctx, gallery_sizes)
+    # Per-probe rates: every photo of a one-photo identity against the first photo of every other identity.
+    rows = {p: i for i, p in enumerate(paths)}
+    firsts = np.array([rows[ps[0]] for ps in ids.photos])
+    singles = np.array([rows[ps[0]] for ps in ids.photos if len(ps) == 1])
+    same = identity[singles][:, None] == identity[firsts][None, :]
+    rates = calibration.probe_rates(emb.descriptors[singles], emb.descriptors[firsts], same)
     source = {
         "dataset": ctx.data.name,
         "identities": len(ids),
@@ -139,7 +145,26 @@ def calibrate(ctx: Context, gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZ
         "note": "per-comparison histograms over every pair of photos; nonmated_nearest from 1:N searches with "
         "one enrolled photo per person",
     }
-    return calibration.build(emb.descriptors, identity, {g: s.nonmated for g, s in scores.items()}, source)
+    return calibration.build(emb.descriptors, identity, {g: s.nonmated for g, s in scores.items()}, source, rates)
+
+
+def calibration_check(
+    cal: calibration.Calibration, thresholds: tuple[float, ...] = (0.4, 0.45, 0.5, 0.53)
+) -> list[Any]:
+    """Predicted FPIR (per-probe model and independent-comparison model) against the measured one."""
+    rows = []
+    for t in thresholds:
+        for g, measured in cal.measured_fpir(t).items():
+            rows.append(
+                {
+                    "threshold": t,
+                    "gallery_size": g,
+                    "measured_fpir": measured,
+                    "predicted_fpir": cal.false_alerts(t, g) / calibration.FACES,
+                    "independent_model_fpir": cal.independent_model(t, g) / calibration.FACES,
+                }
+            )
+    return rows
 
 
 def machine() -> str:
@@ -175,7 +200,9 @@ def report(
         "threshold": ctx.threshold,
     }
     result["calibration"] = "calibration.json"
-    calibration.write(calibrate(ctx, gallery_sizes), out / "calibration.json")
+    cal = calibrate(ctx, gallery_sizes)
+    calibration.write(cal, out / "calibration.json")
+    result["calibration_check"] = calibration_check(calibration.Calibration.from_json(json.dumps(cal), "calibration"))
     result["verification"] = verification(ctx)
     result["identification"] = identify(ctx, gallery_sizes)
     result["strategies"] = compare_strategies(ctx)

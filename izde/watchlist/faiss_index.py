@@ -23,7 +23,7 @@ IndexKind = Literal["flat", "ivf", "hnsw"]
 # that the approximate index keeps search far below the cost of computing the probe's descriptor.
 AUTO_FAISS_TEMPLATES = 100_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 64
 IVF_NPROBE = 32
 
