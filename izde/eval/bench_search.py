@@ -124,8 +124,9 @@ def bench_size(
             s, a = _time_per_probe(search, q)
             rows.append(_row(n, "faiss-flat", s, recall(a), build, mem))
         elif kind == "ivf":
-            for nprobe in ivf_nprobe:
-                index.nprobe = min(nprobe, index.nlist)
+            # nprobe values past nlist would repeat the exhaustive setting; the first of them is enough.
+            for nprobe in sorted({min(v, int(index.nlist)) for v in ivf_nprobe}):
+                index.nprobe = nprobe
                 s, a = _time_per_probe(search, q)
                 extra = {"nlist": int(index.nlist), "nprobe": int(index.nprobe)}
                 rows.append(_row(n, "faiss-ivf", s, recall(a), build, mem, **extra))
@@ -143,8 +144,8 @@ def run(
     sizes: tuple[int, ...] = DEFAULT_SIZES,
     methods: tuple[str, ...] = DEFAULT_METHODS,
     probes: int = 200,
-    ivf_nprobe: tuple[int, ...] = (8, 16, 32, 64, 128),
-    hnsw_ef: tuple[int, ...] = (16, 32, 64, 128),
+    ivf_nprobe: tuple[int, ...] = (8, 16, 32, 64, 128, 256),
+    hnsw_ef: tuple[int, ...] = (16, 32, 64, 128, 256, 512),
     seed: int = 0,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:

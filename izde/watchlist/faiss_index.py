@@ -1,8 +1,8 @@
 """A FAISS-backed 1:N index with :class:`Gallery`'s interface, for watchlists too large for exact search.
 
 Gallery compares a probe with every template (exact, ~linear in the template count). Above
-``AUTO_FAISS_TEMPLATES`` templates, :func:`build_index` returns a :class:`FaissGallery` instead: an HNSW graph
-(or an IVF index) that looks at a small part of the templates per probe. It finds the ``k`` nearest
+``AUTO_FAISS_TEMPLATES`` templates, :func:`build_index` returns a :class:`FaissGallery` instead: an IVF index
+(or an HNSW graph) that looks at a small part of the templates per probe. It finds the ``k`` nearest
 templates only; persons outside them get an infinite distance, which is harmless for matching because a
 watchlist alert needs the probe within the threshold of a template, and any such template is among the
 nearest. Measured recall@1 against the exact search is in docs/benchmarks/search.md.
@@ -19,16 +19,18 @@ from izde.vision.types import DESCRIPTOR_DIM, F32, I32
 from izde.watchlist.index import Candidate, Gallery
 
 IndexKind = Literal["flat", "ivf", "hnsw"]
-# Exact numpy search of 100,000 templates takes ~10 ms per probe on a 2-core machine (izde bench search); above
-# that the approximate index keeps search far below the cost of computing the probe's descriptor.
+# On a 2-core machine (docs/benchmarks) Gallery searches 100,000 templates in ~6 ms per probe and 1,000,000 in
+# ~77 ms; IVF with nlist = 4 sqrt(M) and nprobe = nlist / 16 searches 1,000,000 in ~2 ms at recall@1 0.995
+# (builds in ~1 min). HNSW needed efSearch 512 for recall 0.99 at 1,000,000 (4.6 ms, 4 min to build).
 AUTO_FAISS_TEMPLATES = 100_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 64
-IVF_NPROBE = 32
+HNSW_EF_SEARCH = 512
+IVF_NPROBE_FRACTION = 16  # nprobe = nlist // this, at least IVF_MIN_NPROBE
+IVF_MIN_NPROBE = 32
 
 
-def make_faiss_index(templates: F32, kind: IndexKind = "hnsw", nlist: int | None = None, seed: int = 0) -> Any:
+def make_faiss_index(templates: F32, kind: IndexKind = "ivf", nlist: int | None = None, seed: int = 0) -> Any:
     """A FAISS L2 index holding ``templates`` (row i gets id i)."""
     import faiss
 
@@ -47,7 +49,7 @@ def make_faiss_index(templates: F32, kind: IndexKind = "hnsw", nlist: int | None
         rng = np.random.default_rng(seed)
         sample = x[rng.choice(len(x), min(len(x), n_lists * 64), replace=False)]
         index.train(sample)
-        index.nprobe = min(IVF_NPROBE, n_lists)
+        index.nprobe = min(n_lists, max(IVF_MIN_NPROBE, n_lists // IVF_NPROBE_FRACTION))
     else:
         raise ValueError(f"unknown index kind {kind!r}")
     index.add(x)
@@ -62,7 +64,7 @@ class FaissGallery:
     labels: tuple[str, ...]
     templates: F32  # (M, 128)
     owner: I32  # (M,) index into person_ids
-    kind: IndexKind = "hnsw"
+    kind: IndexKind = "ivf"
     k: int = 32  # nearest templates looked at per probe
     _index: Any = field(init=False, repr=False)
 
@@ -71,7 +73,7 @@ class FaissGallery:
         object.__setattr__(self, "_index", make_faiss_index(self.templates, self.kind) if len(self.templates) else None)
 
     @staticmethod
-    def from_gallery(gallery: Gallery, kind: IndexKind = "hnsw", k: int = 32) -> FaissGallery:
+    def from_gallery(gallery: Gallery, kind: IndexKind = "ivf", k: int = 32) -> FaissGallery:
         return FaissGallery(gallery.person_ids, gallery.labels, gallery.templates, gallery.owner, kind, k)
 
     def __len__(self) -> int:
@@ -111,5 +113,5 @@ class FaissGallery:
 
 
 def build_index(gallery: Gallery, auto_threshold: int = AUTO_FAISS_TEMPLATES) -> Gallery | FaissGallery:
-    """The exact Gallery for ordinary watchlists, a FAISS HNSW index above ``auto_threshold`` templates."""
+    """The exact Gallery for ordinary watchlists, a FAISS IVF index above ``auto_threshold`` templates."""
     return FaissGallery.from_gallery(gallery) if len(gallery.templates) > auto_threshold else gallery
