@@ -27,8 +27,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data directory and no stray IZDE_* settings from the caller's environment."""
+    keep = {"IZDE_DATA", "IZDE_TEST_PG_URL", "IZDE_MODEL_CACHE", "IZDE_EVAL_CACHE"}
     for key in list(os.environ):
-        if key.startswith("IZDE_") and key not in {"IZDE_DATA", "IZDE_TEST_PG_URL", "IZDE_MODEL_CACHE"}:
+        if key.startswith("IZDE_") and key not in keep:
             monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("IZDE_HOME", str(home))

@@ -1,0 +1,212 @@
+"""The evaluation runs behind ``izde eval``: load a dataset, embed it (cached), compute, plot.
+
+Each runner returns a JSON-ready summary; ``report`` runs them all and writes a docs-style folder.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from izde.config import VisionSettings
+from izde.eval import calibration, identification, plots, robustness, strategies
+from izde.eval.datasets import load_identities, read_group_labels, read_pairs, require_dir
+from izde.eval.embed import Embeddings, Progress, embed_paths, embedder_name
+from izde.eval.verification import pair_paths, verify
+
+ProgressFactory = Callable[[str], Progress | None]
+DEFAULT_GALLERY_SIZES = (100, 300, 1000)
+
+
+@dataclass
+class Context:
+    data: Path
+    vision: VisionSettings = field(default_factory=VisionSettings)
+    threshold: float = 0.53
+    workers: int = 1
+    progress: ProgressFactory = lambda _: None
+    plots: Path | None = None  # folder for PNG plots; none drawn when None
+
+    def embed(self, paths: list[Path], what: str, variant: str = "clean") -> Embeddings:
+        return embed_paths(paths, self.vision, variant, self.workers, progress=self.progress(what))
+
+    def plot(self, name: str) -> Path | None:
+        return self.plots / name if self.plots is not None else None
+
+
+def verification(ctx: Context, pairs_file: Path | None = None, limit: int | None = None) -> dict[str, Any]:
+    pairs = read_pairs(ctx.data, pairs_file, limit)
+    emb = ctx.embed(pair_paths(pairs), "embedding pair photos")
+    res = verify(pairs, emb, ctx.threshold)
+    out = res.summary()
+    if (p := ctx.plot("verification_roc.png")) is not None:
+        out["plots"] = [
+            plots.roc(res.genuine, res.impostor, ctx.threshold, p).name,
+            plots.histograms(res.genuine, res.impostor, ctx.threshold, p.with_name("verification_hist.png")).name,
+        ]
+    return out
+
+
+def identification_scores(
+    ctx: Context,
+    gallery_sizes: tuple[int, ...],
+    enrol_photos: int = 1,
+    max_probes: int = 5,
+    seed: int = 0,
+) -> tuple[dict[int, identification.SearchScores], dict[int, identification.Split]]:
+    ids = load_identities(ctx.data)
+    splits = {g: identification.make_split(ids, g, enrol_photos, max_probes, seed) for g in sorted(gallery_sizes)}
+    paths = list(dict.fromkeys(p for s in splits.values() for p in s.paths()))
+    emb = ctx.embed(paths, "embedding identification photos")
+    return {g: identification.run_split(s, emb) for g, s in splits.items()}, splits
+
+
+def identify(
+    ctx: Context,
+    gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZES,
+    enrol_photos: int = 1,
+    max_probes: int = 5,
+    seed: int = 0,
+    labels: Path | None = None,
+) -> dict[str, Any]:
+    group_labels = read_group_labels(labels) if labels is not None else None
+    scores, _ = identification_scores(ctx, gallery_sizes, enrol_photos, max_probes, seed)
+    out: dict[str, Any] = {
+        "protocol": {
+            "enrolled_photos_per_person": enrol_photos,
+            "max_mated_probes_per_person": max_probes,
+            "seed": seed,
+            "nonmated": f"every photo of identities with {enrol_photos} photo(s) or fewer",
+            "mated_success": "mate is the closest person and within the threshold",
+        },
+        "galleries": [s.summary(threshold=ctx.threshold) for s in scores.values()],
+    }
+    if group_labels is not None:
+        out["by_group"] = {str(g): identification.by_group(s, ctx.data, group_labels) for g, s in scores.items()}
+    else:
+        out["by_group"] = None
+        out["by_group_note"] = "no group labels given (LFW has no capture dates or group labels); pass --labels CSV"
+    if (p := ctx.plot("identification_det.png")) is not None:
+        curves = {f"G = {g:,}": (s.mated, s.nonmated) for g, s in scores.items()}
+        out["plots"] = [plots.det(curves, p, "1:N identification DET, one photo enrolled per person").name]
+    return out
+
+
+def compare_strategies(ctx: Context, track_len: int = 3, max_enrol: int = 5) -> dict[str, Any]:
+    ids = load_identities(ctx.data)
+    split = strategies.make_split(ids, track_len, max_enrol)
+    emb = ctx.embed(split.paths(), "embedding strategy photos")
+    return strategies.compare(split, emb)
+
+
+def robustness_slices(
+    ctx: Context,
+    gallery_size: int = 1000,
+    nonmated: int = 1000,
+    slices: tuple[str, ...] = robustness.DEFAULT_SLICES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    ids = load_identities(ctx.data)
+    split = robustness.probe_subset(identification.make_split(ids, gallery_size, seed=seed), nonmated)
+    clean = ctx.embed(split.paths(), "embedding clean photos")
+
+    def factory(name: str) -> Progress | None:
+        return ctx.progress(f"embedding {name} probes")
+
+    out = robustness.run(split, clean, slices, ctx.vision, ctx.workers, factory)
+    return out
+
+
+def calibrate(ctx: Context, gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZES) -> dict[str, Any]:
+    ids = load_identities(ctx.data)
+    paths = ids.all_images()
+    emb = ctx.embed(paths, "embedding every photo")
+    identity = np.concatenate([np.full(len(ps), i, np.int64) for i, ps in enumerate(ids.photos)])
+    scores, _ = identification_scores(ctx, gallery_sizes)
+    # Per-probe rates: every photo of a one-photo identity against the first photo of every other identity.
+    rows = {p: i for i, p in enumerate(paths)}
+    firsts = np.array([rows[ps[0]] for ps in ids.photos])
+    singles = np.array([rows[ps[0]] for ps in ids.photos if len(ps) == 1])
+    same = identity[singles][:, None] == identity[firsts][None, :]
+    rates = calibration.probe_rates(emb.descriptors[singles], emb.descriptors[firsts], same)
+    source = {
+        "dataset": ctx.data.name,
+        "identities": len(ids),
+        "images": len(paths),
+        "embedder": embedder_name(ctx.vision),
+        "face_found_by": emb.misses(),
+        "note": "per-comparison histograms over every pair of photos; nonmated_nearest from 1:N searches with "
+        "one enrolled photo per person",
+    }
+    return calibration.build(emb.descriptors, identity, {g: s.nonmated for g, s in scores.items()}, source, rates)
+
+
+def calibration_check(
+    cal: calibration.Calibration, thresholds: tuple[float, ...] = (0.4, 0.45, 0.5, 0.53)
+) -> list[Any]:
+    """Predicted FPIR (per-probe model and independent-comparison model) against the measured one."""
+    rows = []
+    for t in thresholds:
+        for g, measured in cal.measured_fpir(t).items():
+            rows.append(
+                {
+                    "threshold": t,
+                    "gallery_size": g,
+                    "measured_fpir": measured,
+                    "predicted_fpir": cal.false_alerts(t, g) / calibration.FACES,
+                    "independent_model_fpir": cal.independent_model(t, g) / calibration.FACES,
+                }
+            )
+    return rows
+
+
+def machine() -> str:
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {system}, Python {platform.python_version()}"
+
+
+def report(
+    ctx: Context, out: Path, command: str, gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZES
+) -> dict[str, Any]:
+    """Every evaluation, written to ``out`` as report.json, README.md, calibration.json and PNG plots."""
+    from izde.eval.report import markdown
+
+    require_dir(ctx.data)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx.plots = out
+    result: dict[str, Any] = {
+        "dataset": str(ctx.data.name),
+        "command": command,
+        "machine": machine(),
+        "date": datetime.now(UTC).date().isoformat(),
+        "embedder": embedder_name(ctx.vision),
+        "threshold": ctx.threshold,
+    }
+    result["calibration"] = "calibration.json"
+    cal = calibrate(ctx, gallery_sizes)
+    calibration.write(cal, out / "calibration.json")
+    result["calibration_check"] = calibration_check(calibration.Calibration.from_json(json.dumps(cal), "calibration"))
+    result["verification"] = verification(ctx)
+    result["identification"] = identify(ctx, gallery_sizes)
+    result["strategies"] = compare_strategies(ctx)
+    result["robustness"] = robustness_slices(ctx, max(gallery_sizes))
+    (out / "report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(markdown(result), encoding="utf-8")
+    return result
