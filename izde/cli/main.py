@@ -12,16 +12,19 @@ from izde.cli import (
     audit,
     authorisation,
     bench,
+    bench_eval,
     demo,
     models,
     purge,
     report,
     risk,
     serve,
+    threshold,
     threshold_change,
     watch,
     watchlist,
 )
+from izde.cli import eval as eval_cli
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
 
@@ -64,8 +67,9 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(report.app, name="report")
 app.add_typer(risk.app, name="risk")
 app.command("purge")(purge.purge)
-threshold_app = typer.Typer(help="The match threshold: changes need a second person.", no_args_is_help=True)
+threshold_app = threshold.app  # 'show' (operational terms) plus the changes that need a second person
 app.add_typer(threshold_app, name="threshold")
+app.add_typer(eval_cli.app, name="eval")
 threshold_app.command("propose")(threshold_change.propose)
 threshold_app.command("approve")(threshold_change.approve)
 threshold_app.command("reject")(threshold_change.reject)
@@ -87,6 +91,9 @@ def config_show(ctx: typer.Context) -> None:
 
 app.add_typer(models.app, name="models")
 bench.app.command("inference")(bench_inference)
+bench.app.command("search")(bench_eval.search)
+bench.app.command("stages")(bench_eval.stages)
+bench.app.command("capacity")(bench_eval.capacity)
 
 
 def main() -> None:

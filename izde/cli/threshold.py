@@ -48,8 +48,17 @@ def show(
     with user_errors():
         s = settings(ctx)
         cal, source = calibration.load(calibration_file, s.home)
-        t = s.match.threshold if threshold is None else threshold
-        sizes = (watchlist_size,) if watchlist_size is not None else EXAMPLE_SIZES
+        in_force = size_now = None
+        if (s.home / "izde.db").exists() or s.database_url:
+            # The deployment's own numbers: the threshold in force (approved changes included) and how many
+            # active entries the watchlist has. Both are aggregates: no personal data is read.
+            from izde.api import Izde
+
+            with Izde(s) as izde:
+                in_force, size_now = izde.threshold(), izde.watchlist_size()
+        t = threshold if threshold is not None else in_force if in_force is not None else s.match.threshold
+        n = watchlist_size if watchlist_size is not None else size_now or None
+        sizes = (n,) if n is not None else EXAMPLE_SIZES
         rows = [cal.report(t, n, target_rate) for n in sizes]
     if as_json:
         print_json({"calibration": source, "calibration_source": cal.source, "results": rows})
@@ -77,5 +86,5 @@ def show(
         "raise them. Same-person accept is for one photo against one template.",
         style="dim",
     )
-    if watchlist_size is None:
+    if n is None:
         err_console.print("Give --watchlist-size N for your list's size.", style="dim")

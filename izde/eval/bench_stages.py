@@ -112,6 +112,14 @@ def _backends(settings: Settings) -> dict[str, Any]:
     return out
 
 
+def _upsamples(settings: Settings) -> tuple[int, int]:
+    """The upsampling HOG and MMOD would run with under these settings."""
+    v = settings.vision
+    return v.model_copy(update={"detector": "hog"}).detector_upsample, v.model_copy(
+        update={"detector": "mmod"}
+    ).detector_upsample
+
+
 def stages(
     clips: list[Clip],
     settings: Settings,
@@ -123,6 +131,7 @@ def stages(
     from izde.vision.quality import assess
     from izde.watchlist.index import Gallery
 
+    hog_up, mmod_up = _upsamples(settings)
     aligner = DlibAligner()
     embedders = _backends(settings)
     results: dict[str, Any] = {"clips": {}, "embedders": {}}
@@ -137,16 +146,16 @@ def stages(
             t = time.perf_counter()
             found = [det.detect(f) for f in clip.frames]
             r["detect"][f"hog-upsample{up}"] = (time.perf_counter() - t) / len(clip.frames)
-            if up == settings.vision.upsample:
+            if up == hog_up:
                 faces_per_frame = found
                 r["faces_per_frame"] = float(np.mean([len(f) for f in found]))
         if mmod_frames:
             log(f"{clip.name}: MMOD (dlib, slow on CPU)")
-            mm = DlibMmodDetector(settings.vision.upsample)
+            mm = DlibMmodDetector(mmod_up)
             t = time.perf_counter()
             for f in clip.frames[:mmod_frames]:
                 mm.detect(f)
-            r["detect"][f"mmod-dlib-upsample{settings.vision.upsample}"] = (time.perf_counter() - t) / mmod_frames
+            r["detect"][f"mmod-dlib-upsample{mmod_up}"] = (time.perf_counter() - t) / mmod_frames
         log(f"{clip.name}: landmarks, chips, quality")
         warm = next(((f, fs) for f, fs in zip(clip.frames, faces_per_frame, strict=True) if len(fs)), None)
         if warm is not None:
@@ -201,25 +210,29 @@ def capacity(st: dict[str, Any], settings: Settings, cores: int | None = None) -
     """
     cores = cores or os.cpu_count() or 1
     fps = settings.pipeline.analysis_fps
-    dlib = st["embedders"]["dlib"]["per_face_s_by_batch"]
-    embed_s = min(dlib.values())
+    hog_up, _ = _upsamples(settings)
+    # The descriptor backend the settings choose, where it could be measured here.
+    chosen = st["embedders"].get(settings.vision.embedder)
+    embedder = settings.vision.embedder if isinstance(chosen, dict) else "dlib"
+    embed_s = min(st["embedders"][embedder]["per_face_s_by_batch"].values())
     out: dict[str, Any] = {
         "cores": cores,
         "analysis_fps": fps,
-        "detector": f"hog-upsample{settings.vision.upsample}",
+        "detector": f"hog-upsample{hog_up}",
         "descriptor_s": embed_s,
         "assumptions": [
             "one process per camera, cores fully usable, no GPU",
             "every source frame is decoded and converted (a compressed stream must be decoded frame by frame)",
             f"{fps:g} frames per second analysed: HOG detection, landmarks + chip + quality per face",
-            "faces per frame as measured on the clip; descriptors per face on the dlib backend at its best batch size",
+            f"faces per frame as measured on the clip; descriptors per face on the {embedder} backend at its "
+            "best batch size",
             "worst case: a descriptor for every face on every analysed frame; typical: "
             f"{settings.pipeline.best_shots} best shots per track of >= 2 s",
         ],
         "clips": {},
     }
     for name, c in st["clips"].items():
-        detect = c["detect"][f"hog-upsample{settings.vision.upsample}"]
+        detect = c["detect"][f"hog-upsample{hog_up}"]
         per_face = (c["landmarks_chip_per_face_s"] or 0.0) + (c["quality_per_face_s"] or 0.0)
         # Some decoders defer decompression from grab to retrieve, so every source frame is charged both.
         decode = c["decode"]["grab_s"] + c["decode"]["retrieve_rgb_s"]

@@ -46,6 +46,17 @@ class SettingsService(Core):
             )
         return float(json.loads(value)) if value is not None else self.settings.match.threshold
 
+    def watchlist_size(self) -> int:
+        """How many entries can match now (active, unexpired): a count, for operational threshold figures."""
+        from sqlalchemy import func
+
+        from izde.store.models import Person
+
+        with self.db.session(readonly=True) as session:
+            today = datetime.now(UTC).date()
+            q = select(func.count(Person.id)).where(Person.status == "active", Person.expires_on > today)
+            return int(session.scalar(q) or 0)
+
     def propose_threshold(self, value: float, reason: str) -> ChangeView:
         self.require(Action.THRESHOLD_PROPOSE)
         if not 0.0 < value < 2.0:

@@ -33,6 +33,17 @@ NO_PERSONAL_DATA = {
     "models info",
     "bench pipeline",
     "bench inference",
+    "bench search",
+    "bench stages",
+    "bench capacity",
+    # Accuracy evaluation on a public research dataset, never on the watchlist or on camera footage.
+    "eval verify",
+    "eval identify",
+    "eval strategies",
+    "eval robustness",
+    "eval calibrate",
+    "eval report",
+    "threshold show",  # a number and its meaning, from calibration data
     "demo",  # sets up its own deployment and acts through the same checks as each of its users
     "serve",  # starts the server; every route checks the logged-in user itself (tests/web)
 }

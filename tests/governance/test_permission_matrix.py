@@ -139,6 +139,7 @@ NOT_IN_MATRIX = {
     "stack",
     "threshold",
     "use_token",
+    "watchlist_size",
 }
 
 
