@@ -20,7 +20,7 @@ from izde.vision.images import encode_jpeg
 from izde.vision.stack import VisionStack
 from izde.vision.tracking import Tracker
 from izde.vision.types import Frame
-from izde.watchlist.index import Gallery, fuse
+from izde.watchlist.index import Index, fuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class Watcher:
         self,
         camera: str,
         stack: VisionStack,
-        gallery: Gallery,
+        gallery: Index,
         pipeline: PipelineSettings,
         match: MatchSettings,
         on_alert: AlertSink,

@@ -28,7 +28,8 @@ from izde.store import counts, outbox, runs
 from izde.store.models import Alert, Authorisation, Person
 from izde.store.templates import load_match_set
 from izde.vision.types import Frame
-from izde.watchlist.index import Gallery
+from izde.watchlist.faiss_index import build_index
+from izde.watchlist.index import Gallery, Index, with_mean_templates
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,14 @@ StartCallback = Callable[[str, SourceStats], None]
 
 
 class WatchService(AlertService, AuthorisationService, CameraService, RetentionService, SettingsService):
-    def gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
+    def gallery(self, persons: frozenset[str] | None = None) -> tuple[Index, str]:
         """Active, unexpired persons (limited to ``persons`` when given) and the watchlist's hash.
 
         The gallery holds the templates themselves, so only those who run watch sessions may load it."""
         self.require(Action.WATCH_RECORDED)
         return self._gallery(persons)
 
-    def _gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
+    def _gallery(self, persons: frozenset[str] | None = None) -> tuple[Index, str]:
         with self.db.session(readonly=True) as session:
             ms = load_match_set(session, self.stack.model_name)
             keep = [i for i, p in enumerate(ms.person_ids) if persons is None or p in persons]
@@ -61,7 +62,8 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         for i, o in enumerate(owners.tolist()):
             owners[i] = remap[o]
         gallery = Gallery(ids, tuple(names[p] for p in ids), ms.descriptors[rows], owners)
-        return gallery, ms.hash
+        # Exact search for ordinary watchlists; FAISS above 100,000 templates (see docs/benchmarks).
+        return build_index(with_mean_templates(gallery)), ms.hash
 
     def _scope(self, ref: str) -> Scope:
         with self.db.session(readonly=True) as session:

@@ -7,6 +7,7 @@ templates, so each reference photo (different years, lighting) gets its chance t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -18,6 +19,17 @@ class Candidate:
     person_id: str
     label: str
     distance: float
+
+
+class Index(Protocol):
+    """What the watcher needs of a 1:N index: exact (:class:`Gallery`) or approximate (FAISS)."""
+
+    @property
+    def person_ids(self) -> tuple[str, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def match(self, probe: F32, threshold: float) -> list[Candidate]: ...
 
 
 @dataclass(frozen=True)
@@ -69,3 +81,25 @@ class Gallery:
 def fuse(descriptors: F32) -> F32:
     """One descriptor for a track from its best shots: the mean, which averages out per-frame noise."""
     return np.asarray(np.mean(np.asarray(descriptors, np.float32).reshape(-1, DESCRIPTOR_DIM), axis=0), np.float32)
+
+
+def with_mean_templates(gallery: Gallery) -> Gallery:
+    """The gallery plus, for each person with several reference photos, the mean of their descriptors.
+
+    Measured on LFW (docs/evaluation): a person's mean descriptor beside their per-photo templates, matched
+    against a track's mean, cut FNIR at FPIR 1e-2 from 2.5% (per-photo templates only) to 0.75%.
+    """
+    extra, owners = [], []
+    for person in range(len(gallery.person_ids)):
+        mine = gallery.templates[gallery.owner == person]
+        if len(mine) >= 2:
+            extra.append(mine.mean(axis=0))
+            owners.append(person)
+    if not extra:
+        return gallery
+    return Gallery(
+        gallery.person_ids,
+        gallery.labels,
+        np.concatenate([gallery.templates, np.stack(extra).astype(np.float32)]),
+        np.concatenate([gallery.owner, np.asarray(owners, np.int32)]),
+    )

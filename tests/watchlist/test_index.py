@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from izde.watchlist.index import Gallery, fuse
+from izde.watchlist.index import Gallery, fuse, with_mean_templates
 
 
 def unit(i: int, scale: float = 1.0) -> np.ndarray:
@@ -36,3 +36,18 @@ def test_gallery_validates_owner() -> None:
 
 def test_fuse_is_the_mean() -> None:
     np.testing.assert_allclose(fuse(np.stack([unit(0), unit(1)])), (unit(0) + unit(1)) / 2)
+
+
+def test_mean_templates_are_added_for_people_with_several_photos() -> None:
+    g = Gallery(("a", "b"), ("A", "B"), np.stack([unit(0), unit(1), unit(2)]), np.array([0, 0, 1], np.int32))
+    m = with_mean_templates(g)
+    assert len(m.templates) == 4 and m.owner.tolist() == [0, 0, 1, 0]
+    np.testing.assert_allclose(m.templates[3], (unit(0) + unit(1)) / 2)
+    # A probe halfway between a's photos is closest to a's mean template.
+    assert m.person_distances((unit(0) + unit(1)) / 2)[0, 0] == pytest.approx(0.0, abs=1e-6)
+    assert with_mean_templates(
+        Gallery(("b",), ("B",), np.stack([unit(2)]), np.array([0], np.int32))
+    ).templates.shape == (
+        1,
+        128,
+    )
