@@ -7,7 +7,7 @@ from izde.errors import ConfigError
 
 
 def test_defaults_then_file_then_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_settings().match.threshold == pytest.approx(0.53)
+    assert load_settings().match.threshold == pytest.approx(0.50)
     (home / "config.yaml").write_text("match:\n  threshold: 0.5\npipeline:\n  analysis_fps: 3\n")
     s = load_settings()
     assert (s.match.threshold, s.pipeline.analysis_fps) == (0.5, 3.0)

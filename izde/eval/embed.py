@@ -115,15 +115,17 @@ class _Record:
 @cache
 def _stages(vision_json: str) -> tuple[Any, Any, Any, Any]:
     from izde.vision.dlib_backend import DlibAligner, DlibMmodDetector, HogDetector
-    from izde.vision.stack import build_embedder
+    from izde.vision.stack import build_descriptor
 
     vision = VisionSettings.model_validate_json(vision_json)
-    return HogDetector(1), DlibMmodDetector(1), DlibAligner(), build_embedder(vision)
+    # The same descriptor as the pipeline computes (mirrored averaging included), so figures carry over.
+    return HogDetector(1), DlibMmodDetector(1), DlibAligner(), build_descriptor(vision)
 
 
 def embedder_name(vision: VisionSettings) -> str:
     # The name is part of the cache key: descriptors of different networks or runtimes never mix.
-    return "dlib-resnet" if vision.embedder == "dlib" else f"{vision.embedder}-resnet"
+    base = "dlib-resnet" if vision.embedder == "dlib" else f"{vision.embedder}-resnet"
+    return f"{base}+flip" if vision.flip_average else base
 
 
 def subject(faces: Faces, image: Image) -> Faces:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from izde.config import VisionSettings
+from izde.config import MatchSettings, VisionSettings
 from izde.eval import calibration, identification, plots, robustness, strategies
 from izde.eval.datasets import load_identities, read_group_labels, read_pairs, require_dir
 from izde.eval.embed import Embeddings, Progress, embed_paths, embedder_name
@@ -29,7 +29,7 @@ DEFAULT_GALLERY_SIZES = (100, 300, 1000)
 class Context:
     data: Path
     vision: VisionSettings = field(default_factory=VisionSettings)
-    threshold: float = 0.53
+    threshold: float = field(default_factory=lambda: MatchSettings().threshold)
     workers: int = 1
     progress: ProgressFactory = lambda _: None
     plots: Path | None = None  # folder for PNG plots; none drawn when None
@@ -149,7 +149,7 @@ def calibrate(ctx: Context, gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZ
 
 
 def calibration_check(
-    cal: calibration.Calibration, thresholds: tuple[float, ...] = (0.4, 0.45, 0.5, 0.53)
+    cal: calibration.Calibration, thresholds: tuple[float, ...] = (0.4, 0.45, 0.5, 0.55)
 ) -> list[Any]:
     """Predicted FPIR (per-probe model and independent-comparison model) against the measured one."""
     rows = []

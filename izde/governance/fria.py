@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from izde.config import Settings
@@ -18,23 +19,14 @@ DEFAULT_COMPLAINTS = (
     "recorded and answered in writing."
 )
 
-# False-match rates of people NOT on the list, measured on LFW with one photo per enrolled person
-# (see MatchSettings.threshold): threshold -> {watchlist size: share of probes falsely matched}.
-CALIBRATION: dict[float, dict[int, float]] = {0.53: {100: 0.03, 300: 0.11}, 0.6: {100: 0.39}}
 
+def false_match_estimate(threshold: float, size: int, home: Path | None = None) -> float:
+    """Share of passers-by (not on the list) expected to raise a false candidate alert, from the calibration
+    in force (the deployment's own 'izde eval calibrate' file, else the LFW one shipped with izde)."""
+    from izde.eval import calibration
 
-def false_match_estimate(threshold: float, size: int) -> float | None:
-    """Share of passers-by (not on the list) expected to raise a false candidate alert; None if not measured.
-
-    From the nearest measured list size, the per-entry false-match probability p is backed out of
-    1 - (1 - p)^n and scaled to ``size``: false matches grow with every entry added.
-    """
-    points = next((v for t, v in CALIBRATION.items() if abs(t - threshold) < 1e-6), None)
-    if points is None or size <= 0:
-        return None if points is None else 0.0
-    n, rate = min(points.items(), key=lambda kv: abs(kv[0] - size))
-    p = 1 - (1 - rate) ** (1 / n)
-    return round(float(1 - (1 - p) ** size), 4)
+    cal, _ = calibration.load(None, home)
+    return round(cal.false_alerts(threshold, size) / calibration.FACES, 4) if size > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +50,7 @@ class FriaInputs:
 def build(i: FriaInputs) -> dict[str, Any]:
     s = i.settings
     size = sum(i.persons_by_category.values())
-    rate = false_match_estimate(i.threshold, size)
+    rate: float | None = false_match_estimate(i.threshold, size, s.home)
     tracks = sum(i.tracks_by_camera.values())
     a = i.authorisation
     if rate is None:
@@ -69,7 +61,7 @@ def build(i: FriaInputs) -> dict[str, Any]:
     else:
         false_matches = (
             f"At threshold {i.threshold} with {size} covered person(s), an estimated {rate:.2%} of passers-by who "
-            f"are not on the list raise a false candidate alert (LFW measurement, scaled to the list size)"
+            f"are not on the list raise a false candidate alert (calibration in force; see 'izde threshold show')"
             + (
                 f"; for the {tracks} tracks seen on these cameras so far that is about {rate * tracks:.0f}."
                 if tracks

@@ -18,8 +18,9 @@ class VisionStack:
 
     @property
     def model_name(self) -> str:
-        """Templates are only comparable within one descriptor network; both backends run the same one."""
-        return "dlib_resnet_v1"
+        """Templates are only comparable within one way of computing descriptors; both backends run the same
+        network, but mirrored averaging changes the descriptors, so it is part of the name."""
+        return "dlib_resnet_v1+flip" if self.embedder.name.endswith("+flip") else "dlib_resnet_v1"
 
     def analyse(self, image: Image, min_face_px: int = 0) -> tuple[Faces, int]:
         """Detected faces at least ``min_face_px`` wide, aligned and scored; and the count of all faces found."""
@@ -56,7 +57,15 @@ def build_embedder(v: VisionSettings) -> Embedder:
     return DlibEmbedder()
 
 
+def build_descriptor(v: VisionSettings) -> Embedder:
+    """The embedder the pipeline uses: the chosen backend, mirrored-averaged when the settings say so."""
+    from izde.vision.flip import FlipAveraged
+
+    inner = build_embedder(v)
+    return FlipAveraged(inner) if v.flip_average else inner
+
+
 def build_stack(v: VisionSettings) -> VisionStack:
     from izde.vision.dlib_backend import DlibAligner
 
-    return VisionStack(build_detector(v), DlibAligner(), build_embedder(v))
+    return VisionStack(build_detector(v), DlibAligner(), build_descriptor(v))

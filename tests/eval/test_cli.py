@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from izde.cli import bench_eval
 from izde.cli.eval import app as eval_app
 from izde.cli.threshold import app as threshold_app
+from izde.config import MatchSettings
 
 runner = CliRunner()
 
@@ -28,9 +29,10 @@ def test_threshold_show_json_with_built_in_calibration() -> None:
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["calibration"].startswith("built-in")
     (row,) = out["results"]
-    assert row["threshold"] == 0.53 and row["watchlist_size"] == 1000
+    default = MatchSettings().threshold
+    assert row["threshold"] == default and row["watchlist_size"] == 1000
     assert row["false_alerts_per_10000_faces"] > 0
-    assert row["target"]["threshold"] < 0.53 or row["false_alerts_per_10000_faces"] <= 10
+    assert row["target"]["threshold"] < default or row["false_alerts_per_10000_faces"] <= 10
 
 
 def test_threshold_show_table_and_bad_calibration(tmp_path: Path) -> None:

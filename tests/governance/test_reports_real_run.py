@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from izde.config import MatchSettings
 from tests.cli.helpers import USERS, Deployment, json_lines
 from tests.conftest import HAMILTON, require_data
 
@@ -38,7 +39,9 @@ def test_use_log_transparency_and_fria_after_a_real_run(deployment: Deployment, 
     (use,) = json_lines(r.stdout)
     assert use["run_id"] == run_id and use["camera"] == "stage" and use["status"] == "completed"
     assert use["started_at"] < use["ended_at"] and use["authorisation_id"] == auth
-    assert (use["watchlist_hash"], use["watchlist_size"]) == (wl_hash, 1) and use["threshold"] == 0.53
+    assert (use["watchlist_hash"], use["watchlist_size"]) == (wl_hash, 1) and use[
+        "threshold"
+    ] == MatchSettings().threshold
     assert use["started_by"] == "op-a"
     match = next(m for m in use["matches"] if m["alert_id"] == first)
     assert match["camera"] == "stage" and match["position_s"] >= 0 and match["evidence_file"] == evidence
@@ -89,7 +92,10 @@ def test_use_log_transparency_and_fria_after_a_real_run(deployment: Deployment, 
     assert pack["people_affected"]["watchlisted_persons_by_category"] == {"wanted": 1}
     assert pack["people_affected"]["passers_by"]["faces_analysed_by_camera"]["stage"] == total["faces"]
     assert pack["period_and_frequency"]["sessions_so_far"] == 1 and pack["complaints"] == "Write to X"
-    assert "0.53" in pack["risks"]["false_matches"] and pack["mitigations"]["retention_days"]["rejected_alerts_days"]
+    assert (
+        str(MatchSettings().threshold) in pack["risks"]["false_matches"]
+        and pack["mitigations"]["retention_days"]["rejected_alerts_days"]
+    )
     md = (tmp_path / "fria.md").read_text()
     assert md.startswith("# Fundamental-rights impact assessment") and "## Complaints\nWrite to X" in md
     for text in (md, json.dumps(pack)):
