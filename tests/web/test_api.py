@@ -227,3 +227,20 @@ def test_session_refusals_come_back_from_the_start_call(site: Site) -> None:
     assert r.status_code == 403 and "impact assessment" in r.json()["error"]
     unknown = site.call("op-a", "POST", "/api/v1/sessions", json={"camera": "nowhere", "authorisation": no_fria})
     assert unknown.status_code == 404
+
+
+def test_oversight_endpoints_for_auditors(site: Site) -> None:
+    verified = site.ok("auditor", "GET", "/api/v1/audit/verify")
+    assert verified["ok"] is True and verified["count"] > 0 and verified["problems"] == []
+    period = {"from": "2026-01-01", "to": "2026-12-31"}
+    figures = site.ok("auditor", "GET", "/api/v1/reports/transparency", params=period)
+    assert figures["period"] == {"from": "2026-01-01", "to": "2026-12-31"}
+    assert {"total", "per_camera", "per_month", "authorisations"} <= set(figures)
+    page = site.call("auditor", "GET", "/api/v1/reports/transparency.html", params=period)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+    assert isinstance(site.ok("auditor", "GET", "/api/v1/reports/use-log"), list)
+    missing = site.call("auditor", "GET", "/api/v1/reports/fria", params={"authorisation": "f" * 32})
+    assert missing.status_code == 404 and "authorisation" in missing.json()["error"]
+    bad = site.call("auditor", "GET", "/api/v1/reports/transparency", params={"from": "yesterday", "to": "x"})
+    assert bad.status_code == 422

@@ -25,6 +25,7 @@ NOBODY: frozenset[str] = frozenset()
 OPS = frozenset({"op-a", "op-b"})
 CURATE = frozenset({"curator"})
 APPROVE = frozenset({"approver"})
+AUDIT = frozenset({"auditor"})
 READ_AUTH = frozenset({"curator", "approver", "op-a", "op-b", "auditor"})
 WATCHLIST = frozenset({"curator", "approver", "op-a", "op-b"})
 
@@ -155,6 +156,16 @@ MATRIX: list[Case] = [
     ("POST", "/api/v1/threshold/changes", lambda w: {"json": {"value": 0.52, "reason": "why"}}, OPS),
     ("POST", "/api/v1/threshold/changes/{change}/decision", lambda w: {"json": {"approve": False}}, APPROVE),
     ("GET", "/api/v1/reports", nothing, frozenset({"auditor"})),
+    ("GET", "/api/v1/audit/verify", nothing, frozenset({"auditor"})),
+    ("GET", "/api/v1/reports/use-log", nothing, frozenset({"auditor"})),
+    ("GET", "/api/v1/reports/transparency", lambda w: {"params": {"from": "2026-01-01", "to": "2026-12-31"}}, AUDIT),
+    (
+        "GET",
+        "/api/v1/reports/transparency.html",
+        lambda w: {"params": {"from": "2026-01-01", "to": "2026-12-31"}},
+        AUDIT,
+    ),
+    ("GET", "/api/v1/reports/fria", lambda w: {"params": {"authorisation": "f" * 32}}, CURATE | APPROVE | AUDIT),
     ("DELETE", "/api/v1/persons/{removable}", nothing, CURATE | APPROVE),
 ]
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
