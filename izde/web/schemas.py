@@ -78,15 +78,8 @@ class PersonSummaryOut(BaseModel):
 
     @classmethod
     def of(cls, p: PersonSummary) -> PersonSummaryOut:
-        return cls(
-            id=p.id,
-            display_name=p.display_name,
-            category=p.category,
-            status=p.status,
-            expires_on=p.expires_on,
-            created_at=p.created_at,
-            photo_count=p.photo_count,
-        )
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(p, from_attributes=True)
 
 
 class PersonOut(BaseModel):
@@ -209,18 +202,8 @@ class CameraOut(BaseModel):
 
     @classmethod
     def of(cls, c: CameraView) -> CameraOut:
-        return cls(
-            id=c.id,
-            name=c.name,
-            description=c.description,
-            source_kind=c.source_kind,
-            live=c.live,
-            created_at=c.created_at,
-            last_run_id=c.last_run_id,
-            last_run_status=c.last_run_status,
-            last_run_started_at=c.last_run_started_at,
-            last_run_ended_at=c.last_run_ended_at,
-        )
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(c, from_attributes=True)
 
 
 class RunOut(BaseModel):
@@ -242,23 +225,8 @@ class RunOut(BaseModel):
 
     @classmethod
     def of(cls, r: RunView) -> RunOut:
-        return cls(
-            id=r.id,
-            camera=r.camera,
-            source_kind=r.source_kind,
-            status=r.status,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-            authorisation_id=r.authorisation_id,
-            frames_read=r.frames_read,
-            frames_analysed=r.frames_analysed,
-            frames_dropped=r.frames_dropped,
-            faces_seen=r.faces_seen,
-            tracks_seen=r.tracks_seen,
-            alerts_raised=r.alerts_raised,
-            error=r.error,
-            stop_reason=r.stop_reason,
-        )
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(r, from_attributes=True)
 
 
 class SessionIn(_In):
@@ -353,16 +321,8 @@ class AuditOut(BaseModel):
 
     @classmethod
     def of(cls, e: AuditView) -> AuditOut:
-        return cls(
-            seq=e.seq,
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            subject_type=e.subject_type,
-            subject_id=e.subject_id,
-            details=e.details,
-            hash=e.hash,
-        )
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(e, from_attributes=True)
 
 
 class ThresholdChangeIn(_In):
@@ -385,15 +345,8 @@ class ChangeOut(BaseModel):
 
     @classmethod
     def of(cls, c: ChangeView) -> ChangeOut:
-        return cls(
-            id=c.id,
-            key=c.key,
-            value=c.value,
-            reason=c.reason,
-            status=c.status,
-            proposed_at=c.proposed_at,
-            decided_at=c.decided_at,
-        )
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(c, from_attributes=True)
 
 
 class ThresholdOut(BaseModel):
