@@ -95,10 +95,13 @@ def resize_planes(src: np.ndarray, n_out: int, m_out: int) -> F32:
     ty = (y - top)[:, None]
     tx = x - left
     s = src.astype(np.float64)
-    rows_t, rows_b = s[:, top], s[:, bottom]
-    upper = (1 - tx) * rows_t[:, :, left] + tx * rows_t[:, :, right]
-    lower = (1 - tx) * rows_b[:, :, left] + tx * rows_b[:, :, right]
-    out: F32 = ((1 - ty) * upper + ty * lower).astype(np.float32)
+    # Separable: blend the two source rows first (C, n_out, m_in), then the two columns. The same
+    # weights as the four-corner form, with half the gathers on the largest arrays; np.take gathers along
+    # one axis faster than fancy indexing does.
+    upper = np.take(s, top, axis=1)
+    rows = upper + ty * (np.take(s, bottom, axis=1) - upper)
+    left_cols = np.take(rows, left, axis=2)
+    out: F32 = (left_cols + tx * (np.take(rows, right, axis=2) - left_cols)).astype(np.float32)
     return out
 
 
