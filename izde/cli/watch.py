@@ -48,11 +48,12 @@ def watch(
     fps: float | None = typer.Option(None, "--fps", min=0.1, help="Analysed frames per second (default: settings)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per alert on stdout."),
 ) -> None:
-    """Watch a source for the persons on the watchlist.
+    """Watch a source for the persons named in an authorisation (operator).
 
     Faces that match nobody are dropped in memory; only counts of faces and tracks are kept. Each match
-    raises one alert with an evidence crop for human review. Exits 0 when the source was read to its end
-    (or a live source was stopped with Ctrl-C), non-zero when it could not be read.
+    raises one alert with an evidence crop for two operators to review. The session stops by itself at the
+    end of the authorised window. Exit status: 0 when the source was read to its end, 3 when it could not be
+    read, ended early or was stopped by its authorisation, 5 when the permission or the authorisation is missing, 130 when stopped with Ctrl-C.
     """
     overrides = {"pipeline": {"analysis_fps": fps}} if fps else {}
     stop = threading.Event()
