@@ -53,7 +53,8 @@ def watch(
     Faces that match nobody are dropped in memory; only counts of faces and tracks are kept. Each match
     raises one alert with an evidence crop for two operators to review. The session stops by itself at the
     end of the authorised window. Exit status: 0 when the source was read to its end, 3 when it could not be
-    read, ended early or was stopped by its authorisation, 5 when the permission or the authorisation is missing, 130 when stopped with Ctrl-C.
+    read, ended early or was stopped by its authorisation, 5 when the permission or the authorisation is
+    missing, 130 when stopped with Ctrl-C.
     """
     overrides = {"pipeline": {"analysis_fps": fps}} if fps else {}
     stop = threading.Event()
