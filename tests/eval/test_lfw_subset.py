@@ -2,7 +2,7 @@
 
 Descriptors are cached (IZDE_EVAL_CACHE or the user cache), so only the first run pays for embedding
 (~900 photos, ~50 s on two cores). The bounds sit a little below the figures measured on the full
-dev-train set (docs/evaluation/lfw-devtrain), leaving room for the smaller samples' noise.
+dev-train set (docs/evaluation/lfw-devtrain-report), leaving room for the smaller samples' noise.
 """
 
 from __future__ import annotations
