@@ -8,17 +8,9 @@ import typer
 from rich.table import Table
 
 from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.eval.datasets import shared_data_dir
 
 app = typer.Typer(help="Speed benchmarks, each compared side by side with a baseline in the same process.")
-
-
-def _data_dir(data: Path | None) -> Path:
-    import os
-
-    if data is not None:
-        return data
-    env = os.environ.get("IZDE_DATA")
-    return Path(env) if env else Path("../shared/data").resolve()
 
 
 @app.command("pipeline")
@@ -36,7 +28,7 @@ def pipeline(
 ) -> None:
     """izde's default pipeline vs the per-frame baseline (HOG upsample 1 + a descriptor for every face)."""
     with user_errors():
-        root = _data_dir(data)
+        root = shared_data_dir(data)
         video = video or root / "video/hamilton/short_hamilton_clip.mp4"
         refs = reference or [root / "video/hamilton/lin-manuel-miranda.png"]
         from izde.eval.bench_pipeline import compare

@@ -11,18 +11,10 @@ import typer
 from rich.table import Table
 
 from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.eval.datasets import shared_data_dir
 
 DataOpt = typer.Option(None, "--data", help="The shared data folder (default: $IZDE_DATA or ../shared/data).")
 OutOpt = typer.Option(None, "--out", help="Also write the figures as JSON to this file.")
-
-
-def _data_dir(data: Path | None) -> Path:
-    import os
-
-    if data is not None:
-        return data
-    env = os.environ.get("IZDE_DATA")
-    return Path(env) if env else Path("../shared/data").resolve()
 
 
 def _stamp(result: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +93,7 @@ def stages(
 
     with user_errors():
         s = settings(ctx)
-        clips = bench_stages.load_clips(_data_dir(data), frames)
+        clips = bench_stages.load_clips(shared_data_dir(data), frames)
         result = _stamp(
             bench_stages.stages(
                 clips, s, tuple(batch or (1, 4, 16)), mmod_frames, log=lambda m: err_console.print(m, style="dim")
@@ -149,7 +141,7 @@ def capacity(
 
     with user_errors():
         s = settings(ctx)
-        clips = bench_stages.load_clips(_data_dir(data), frames)
+        clips = bench_stages.load_clips(shared_data_dir(data), frames)
         st = bench_stages.stages(clips, s, (1, 4), 0, log=lambda m: err_console.print(m, style="dim"))
         result = _stamp({"capacity": bench_stages.capacity(st, s, cores), "stages": st})
     _write(result, out)

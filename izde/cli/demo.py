@@ -15,9 +15,9 @@ import typer
 from platformdirs import user_data_path
 
 from izde.api import Izde
-from izde.cli.bench import _data_dir
 from izde.cli.common import err_console, print_json, settings, user_errors
 from izde.errors import InvalidInput
+from izde.eval.datasets import shared_data_dir
 from izde.governance.authorisations import AuthorisationSpec, Objective
 from izde.governance.roles import Role
 from izde.watchlist.types import Category, PersonSpec, PhotoSpec, Provenance
@@ -33,7 +33,7 @@ def demo(
     Uses the data directory given by --home, or a fresh 'demo' directory beside the default one; refuses a
     directory that already has users, so it never mixes with a real deployment.
     """
-    root = _data_dir(data)
+    root = shared_data_dir(data)
     photo = root / "video/hamilton/lin-manuel-miranda.png"
     video = root / "video/hamilton/short_hamilton_clip.mp4"
     with user_errors():

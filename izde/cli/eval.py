@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.eval.datasets import shared_data_dir
 
 app = typer.Typer(help="Accuracy evaluation on face datasets, with JSON, markdown and PNG plots.", no_args_is_help=True)
 
@@ -26,11 +27,7 @@ PlotsOpt = typer.Option(None, "--plots", help="Folder to write PNG plots into.")
 
 
 def default_data(data: Path | None) -> Path:
-    if data is not None:
-        return data
-    env = os.environ.get("IZDE_DATA")
-    root = Path(env) if env else Path("../shared/data").resolve()
-    return root / "lfw-devtrain"
+    return data if data is not None else shared_data_dir() / "lfw-devtrain"
 
 
 @contextmanager
@@ -60,12 +57,12 @@ def progress_factory() -> Iterator[Callable[[str], Callable[[int, int], None] | 
         yield make
 
 
-def _context(ctx: typer.Context, data: Path | None, workers: int, plots: Path | None) -> Any:
+def _context(ctx: typer.Context, data: Path | None, workers: int, plots: Path | None, bars: Any) -> Any:
     from izde.eval.datasets import require_dir
     from izde.eval.suite import Context
 
     s = settings(ctx)
-    return Context(require_dir(default_data(data)), s.vision, s.match.threshold, workers, plots=plots)
+    return Context(require_dir(default_data(data)), s.vision, s.match.threshold, workers, progress=bars, plots=plots)
 
 
 def _emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], list[str]]) -> None:
@@ -97,8 +94,7 @@ def verify_cmd(
     from izde.eval.report import verification_md
 
     with user_errors(), progress_factory() as bars:
-        c = _context(ctx, data, workers, plots)
-        c.progress = bars
+        c = _context(ctx, data, workers, plots, bars)
         result = suite.verification(c, pairs, limit)
     _emit(result, as_json, verification_md)
 
@@ -123,8 +119,7 @@ def identify_cmd(
     from izde.eval.report import identification_md
 
     with user_errors(), progress_factory() as bars:
-        c = _context(ctx, data, workers, plots)
-        c.progress = bars
+        c = _context(ctx, data, workers, plots, bars)
         result = suite.identify(
             c, _sizes(gallery_size, suite.DEFAULT_GALLERY_SIZES), enrol_photos, max_probes, seed, labels
         )
@@ -145,8 +140,7 @@ def strategies_cmd(
     from izde.eval.report import strategies_md
 
     with user_errors(), progress_factory() as bars:
-        c = _context(ctx, data, workers, None)
-        c.progress = bars
+        c = _context(ctx, data, workers, None, bars)
         result = suite.compare_strategies(c, track_len, max_enrol)
     _emit(result, as_json, strategies_md)
 
@@ -170,8 +164,7 @@ def robustness_cmd(
     from izde.eval.report import robustness_md
 
     with user_errors(), progress_factory() as bars:
-        c = _context(ctx, data, workers, None)
-        c.progress = bars
+        c = _context(ctx, data, workers, None, bars)
         result = suite.robustness_slices(c, gallery_size, nonmated, tuple(slices or robustness.DEFAULT_SLICES))
     _emit(result, as_json, robustness_md)
 
@@ -191,8 +184,7 @@ def calibrate_cmd(
     from izde.eval import calibration, suite
 
     with user_errors(), progress_factory() as bars:
-        c = _context(ctx, data, workers, None)
-        c.progress = bars
+        c = _context(ctx, data, workers, None, bars)
         cal = suite.calibrate(c, _sizes(gallery_size, suite.DEFAULT_GALLERY_SIZES))
         path = out or calibration.user_path(settings(ctx).home)
         calibration.write(cal, path)
@@ -222,8 +214,7 @@ def report_cmd(
     argv = sys.argv[1:]
     command = "izde eval report " + shlex.join(argv[argv.index("report") + 1 :] if "report" in argv else argv)
     with user_errors(), progress_factory() as bars:
-        c = _context(ctx, data, workers, None)
-        c.progress = bars
+        c = _context(ctx, data, workers, None, bars)
         result = suite.report(c, out, command, _sizes(gallery_size, suite.DEFAULT_GALLERY_SIZES))
     if as_json:
         print_json(result)

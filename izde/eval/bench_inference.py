@@ -8,7 +8,6 @@ machine). MMOD cost is per image at upsample 0 on a 640x360 and a 1920x1080 vide
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from izde.errors import IzdeError
+from izde.eval.datasets import shared_data_dir
 from izde.vision.types import Image
 
 GFLOP_PER_FACE = 0.54
@@ -27,11 +27,6 @@ PEAK_GFLOPS = 320.0
 BOUND_MS_PER_FACE = 1000 * GFLOP_PER_FACE / PEAK_GFLOPS  # ~1.7 ms
 SMALL_FRAME = ("video/hamilton/short_hamilton_clip.mp4", 0)
 LARGE_FRAME = ("video/crowd/crowd.mp4", 0)
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("IZDE_DATA")
-    return Path(env) if env else Path.cwd().parent / "shared" / "data"
 
 
 def _frame(data: Path, rel: str, index: int) -> Image:
@@ -226,7 +221,7 @@ def bench_inference(
         raise typer.Exit(2) from None
     try:
         result = run_benchmark(
-            data or default_data_dir(),
+            shared_data_dir(data),
             sizes,
             repeats,
             dlib_repeats,

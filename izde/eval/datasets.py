@@ -7,10 +7,20 @@ folder per identity holding that identity's photos; file names are free.
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from izde.errors import InvalidInput
+
+
+def shared_data_dir(data: Path | None = None) -> Path:
+    """The shared test and evaluation data: ``data`` if given, else ``$IZDE_DATA``, else ``../shared/data``."""
+    if data is not None:
+        return data
+    env = os.environ.get("IZDE_DATA")
+    return Path(env) if env else Path("../shared/data").resolve()
+
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 DATA_HINT = (
