@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import delete, select
 
 from izde.errors import InvalidInput
@@ -56,12 +57,12 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
             ids = tuple(ms.person_ids[i] for i in keep)
             query = select(Person.id, Person.display_name).where(Person.id.in_(ids))
             names = {pid: name for pid, name in session.execute(query)}
-        remap = {old: new for new, old in enumerate(keep)}
-        rows = [i for i, o in enumerate(ms.owners.tolist()) if o in remap]
-        owners = ms.owners[rows].copy()
-        for i, o in enumerate(owners.tolist()):
-            owners[i] = remap[o]
-        gallery = Gallery(ids, tuple(names[p] for p in ids), ms.descriptors[rows], owners)
+        # Renumber the kept persons 0..k-1 and drop the templates of everyone else.
+        renumber = np.full(len(ms.person_ids), -1, np.int32)
+        renumber[keep] = np.arange(len(keep), dtype=np.int32)
+        owners = renumber[ms.owners]
+        rows = owners >= 0
+        gallery = Gallery(ids, tuple(names[p] for p in ids), ms.descriptors[rows], owners[rows])
         # Exact search for ordinary watchlists; FAISS above 100,000 templates (see docs/benchmarks).
         return build_index(with_mean_templates(gallery)), ms.hash
 
