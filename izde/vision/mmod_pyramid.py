@@ -7,6 +7,7 @@ returns the same rectangles as ``dlib.cnn_face_detection_model_v1``. Rectangles 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -76,55 +77,69 @@ def _intersects(a: Rect, b: Rect) -> bool:
 
 
 def _steps(n_out: int, n_in: int) -> np.ndarray:
-    # dlib walks the source with a running sum (y += scale) rather than r * scale; mirror it.
+    # dlib's resize_image (used by pyramid_up) walks the source with a running sum in double; mirror it.
     scale = (n_in - 1) / max(n_out - 1, 1)
     steps = np.full(n_out, scale)
     steps[0] = 0.0
     return np.cumsum(steps)
 
 
+@functools.lru_cache(maxsize=512)
+def _tensor_coordinates(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, F32]:
+    """Source indices and weights of dlib's cpu::resize_bilinear along one axis (float32, as dlib).
+
+    Unlike resize_image (used for upsampling), the tensor resize computes each coordinate as r * scale in
+    float32; mirroring that, rather than computing in float64, keeps the levels closest to dlib's.
+    """
+    scale = np.float32(n_in - 1) / np.float32(max(n_out - 1, 1))
+    pos = np.arange(n_out, dtype=np.float32) * scale
+    low = np.floor(pos).astype(np.intp)
+    high = np.minimum(low + 1, n_in - 1)
+    frac: F32 = (pos - low.astype(np.float32)).astype(np.float32)
+    for a in (low, high, frac):
+        a.flags.writeable = False  # shared by every frame of this size
+    return low, high, frac
+
+
 def resize_planes(src: np.ndarray, n_out: int, m_out: int) -> F32:
-    """dlib's bilinear resize_image on float planes (C, H, W): corners align, edges clamp."""
-    _, n_in, m_in = src.shape
-    y = _steps(n_out, n_in)
-    x = _steps(m_out, m_in)
-    top = np.floor(y).astype(np.intp)
-    left = np.floor(x).astype(np.intp)
-    bottom = np.minimum(top + 1, n_in - 1)
-    right = np.minimum(left + 1, m_in - 1)
-    ty = (y - top)[:, None]
-    tx = x - left
-    s = src.astype(np.float64)
-    # Separable: blend the two source rows first (C, n_out, m_in), then the two columns. The same
-    # weights as the four-corner form, with half the gathers on the largest arrays; np.take gathers along
-    # one axis faster than fancy indexing does.
-    upper = np.take(s, top, axis=1)
-    rows = upper + ty * (np.take(s, bottom, axis=1) - upper)
-    left_cols = np.take(rows, left, axis=2)
-    out: F32 = (left_cols + tx * (np.take(rows, right, axis=2) - left_cols)).astype(np.float32)
+    """dlib's cpu::resize_bilinear on float planes (C, H, W): corners align, edges clamp.
+
+    Same float32 arithmetic as dlib's loop, ``(1-tb)*((1-lr)*tl + lr*tr) + tb*((1-lr)*bl + lr*br)``, done
+    separably: each used source row is blended across columns first, then the two rows are blended.
+    np.take along one axis gathers whole rows or runs, far faster than per-pixel indexing.
+    """
+    x = src.astype(np.float32, copy=False)
+    left, right, lr = _tensor_coordinates(m_out, x.shape[2])
+    top, bottom, tb = _tensor_coordinates(n_out, x.shape[1])
+    one = np.float32(1)
+    cols = np.take(x, left, axis=2)
+    cols *= one - lr
+    tmp = np.take(x, right, axis=2)
+    tmp *= lr
+    cols += tmp
+    out: F32 = np.take(cols, top, axis=1)
+    out *= (one - tb)[:, None]
+    tmp = np.take(cols, bottom, axis=1)
+    tmp *= tb[:, None]
+    out += tmp
     return out
 
 
 def pyramid_tensor(image: Image, mean: tuple[float, float, float], layout: TiledPyramid) -> F32:
     """dlib's input_rgb_image_pyramid::to_tensor: (1, 3, H, W), zero between tiles.
 
-    Levels are resized from the previous level of the already normalised float tensor, as dlib does.
+    Each level is resized from the previous, already normalised level, as dlib does.
     """
     out = np.zeros((1, 3, layout.height, layout.width), np.float32)
     if not layout.rects:
         return out
-    planes = image.transpose(2, 0, 1).astype(np.float32)
-    planes -= np.asarray(mean, np.float32)[:, None, None]
-    planes /= np.float32(256.0)
-    prev = None
-    for left, top, right, bottom in layout.rects:
-        if prev is None:
-            level = planes
-        else:
-            pl, pt, pr, pb = prev
-            level = resize_planes(out[0, :, pt : pb + 1, pl : pr + 1], bottom - top + 1, right - left + 1)
+    level = image.transpose(2, 0, 1).astype(np.float32)
+    level -= np.asarray(mean, np.float32)[:, None, None]
+    level /= np.float32(256.0)
+    for i, (left, top, right, bottom) in enumerate(layout.rects):
+        if i:
+            level = resize_planes(level, bottom - top + 1, right - left + 1)
         out[0, :, top : bottom + 1, left : right + 1] = level
-        prev = (left, top, right, bottom)
     return out
 
 

@@ -52,3 +52,33 @@ def test_resize_planes_corners_align() -> None:
     out = mp.resize_planes(src, 5, 7)
     assert out[0, 0, 0] == 0 and out[0, -1, -1] == 11 and out[0, 0, -1] == 3 and out[0, -1, 0] == 8
     assert out[0, 2, 3] == pytest.approx(5.5)
+
+
+def _dlib_resize_bilinear(src: np.ndarray, n_out: int, m_out: int) -> np.ndarray:
+    """dlib's cpu::resize_bilinear, pixel by pixel, in float32 as dlib computes it."""
+    f = np.float32
+    _, n_in, m_in = src.shape
+    y_scale = f(n_in - 1) / f(max(n_out - 1, 1))
+    x_scale = f(m_in - 1) / f(max(m_out - 1, 1))
+    out = np.zeros((src.shape[0], n_out, m_out), np.float32)
+    for k in range(src.shape[0]):
+        for r in range(n_out):
+            y = f(r) * y_scale
+            top = int(np.floor(y))
+            bottom = min(top + 1, n_in - 1)
+            tb = f(y - f(top))
+            for c in range(m_out):
+                x = f(c) * x_scale
+                left = int(np.floor(x))
+                right = min(left + 1, m_in - 1)
+                lr = f(x - f(left))
+                tl, tr, bl, br = src[k, top, left], src[k, top, right], src[k, bottom, left], src[k, bottom, right]
+                out[k, r, c] = (f(1) - tb) * ((f(1) - lr) * tl + lr * tr) + tb * ((f(1) - lr) * bl + lr * br)
+    return out
+
+
+@pytest.mark.parametrize(("n_in", "m_in"), [(36, 64), (25, 53), (7, 11)])
+def test_resize_planes_is_dlibs_float32_arithmetic(n_in: int, m_in: int) -> None:
+    src = np.random.default_rng(n_in).normal(0, 0.3, (3, n_in, m_in)).astype(np.float32)
+    n_out, m_out = int(n_in * 5 / 6), int(m_in * 5 / 6)
+    np.testing.assert_array_equal(mp.resize_planes(src, n_out, m_out), _dlib_resize_bilinear(src, n_out, m_out))
