@@ -49,6 +49,12 @@ def require_data(path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared real data folder (videos, images, LFW)."""
+    return require_data(DATA / "video").parent
+
+
+@pytest.fixture(scope="session")
 def _deployment_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.cli.helpers import make_deployment
 

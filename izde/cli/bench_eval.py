@@ -115,9 +115,11 @@ def stages(
     table.add_row("retrieve + RGB (analysed frame)", *[ms(c["decode"]["retrieve_rgb_s"]) for c in clips_r])
     for det in clips_r[0]["detect"]:
         table.add_row(f"detect {det}", *[ms(c["detect"].get(det)) for c in clips_r])
+        table.add_row(f"  CPU time, {det}", *[ms(c["detect_cpu"].get(det)) for c in clips_r])
     table.add_row("landmarks + chip / face", *[ms(c["landmarks_chip_per_face_s"]) for c in clips_r])
     table.add_row("quality / face", *[ms(c["quality_per_face_s"]) for c in clips_r])
-    table.add_row("faces per frame", *[f"{c['faces_per_frame']:.1f}" for c in clips_r])
+    for det in clips_r[0]["faces_per_frame_by_detector"]:
+        table.add_row(f"faces per frame, {det}", *[f"{c['faces_per_frame_by_detector'][det]:.1f}" for c in clips_r])
     err_console.print(table)
     for name, e in result["embedders"].items():
         if isinstance(e, str):

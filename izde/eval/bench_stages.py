@@ -99,17 +99,45 @@ def decode_cost(path: Path) -> dict[str, float]:
 
 
 def _backends(settings: Settings) -> dict[str, Any]:
-    """Embedders that can be built here, by name."""
-    from izde.vision.dlib_backend import DlibEmbedder
+    """Descriptors as the pipeline computes them (mirrored averaging included when set), by backend name."""
+    from izde.vision.stack import build_descriptor
 
-    out: dict[str, Any] = {"dlib": DlibEmbedder()}
-    try:
-        from izde.vision.stack import build_embedder
-
-        out["onnx"] = build_embedder(settings.vision.model_copy(update={"embedder": "onnx"}))
-    except Exception as e:  # any failure to build means the backend is not available on this machine
-        out["onnx"] = f"not available: {type(e).__name__}: {e}"
+    out: dict[str, Any] = {}
+    for name in ("dlib", "onnx"):
+        try:
+            out[name] = build_descriptor(settings.vision.model_copy(update={"embedder": name}))
+        except Exception as e:  # any failure to build means the backend is not available on this machine
+            out[name] = f"not available: {type(e).__name__}: {e}"
     return out
+
+
+def _measure_detector(r: dict[str, Any], key: str, det: Any, frames: list[Image], warm_up: bool = True) -> list[Faces]:
+    """Times ``det`` over ``frames`` into the clip record ``r``: wall and CPU seconds per frame, faces found."""
+    if warm_up:
+        det.detect(frames[0])
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = [det.detect(f) for f in frames]
+    r["detect"][key] = (time.perf_counter() - wall) / len(frames)
+    # Capacity needs the CPU a frame costs: ONNX Runtime spreads one frame over several cores.
+    r["detect_cpu"][key] = (time.process_time() - cpu) / len(frames)
+    r["faces_per_frame_by_detector"][key] = float(np.mean([len(f) for f in found]))
+    return found
+
+
+def _onnx_mmod(settings: Settings, upsample: int) -> Any:
+    try:
+        from izde.vision.onnx_backend import OnnxMmodDetector
+
+        return OnnxMmodDetector(upsample=upsample, device=settings.vision.onnx_device)
+    except Exception:  # not installed or not buildable here: the stage is left out
+        return None
+
+
+def detector_key(settings: Settings) -> str:
+    """The ``detect`` entry of :func:`stages` that the settings' detector runs as."""
+    v = settings.vision
+    backend = "" if v.detector == "hog" else f"-{v.detector_backend}"
+    return f"{v.detector}{backend}-upsample{v.detector_upsample}"
 
 
 def _upsamples(settings: Settings) -> tuple[int, int]:
@@ -138,24 +166,28 @@ def stages(
     chips_pool: list[Image] = []
     for clip in clips:
         log(f"{clip.name}: decode")
-        r: dict[str, Any] = {"source_fps": clip.fps, "decode": decode_cost(clip.path), "detect": {}}
+        r: dict[str, Any] = {
+            "source_fps": clip.fps,
+            "decode": decode_cost(clip.path),
+            "detect": {},
+            "detect_cpu": {},
+            "faces_per_frame_by_detector": {},
+        }
         faces_per_frame: list[Faces] = []
         for up in (0, 1):
-            det = HogDetector(up)
-            found = [det.detect(f) for f in clip.frames[:1]]  # warm-up
-            t = time.perf_counter()
-            found = [det.detect(f) for f in clip.frames]
-            r["detect"][f"hog-upsample{up}"] = (time.perf_counter() - t) / len(clip.frames)
+            found = _measure_detector(r, f"hog-upsample{up}", HogDetector(up), clip.frames)
             if up == hog_up:
                 faces_per_frame = found
-                r["faces_per_frame"] = float(np.mean([len(f) for f in found]))
+                r["faces_per_frame"] = r["faces_per_frame_by_detector"][f"hog-upsample{up}"]
+        mm_onnx = _onnx_mmod(settings, mmod_up)
+        if mm_onnx is not None:
+            log(f"{clip.name}: MMOD (ONNX Runtime)")
+            _measure_detector(r, f"mmod-onnx-upsample{mmod_up}", mm_onnx, clip.frames)
         if mmod_frames:
             log(f"{clip.name}: MMOD (dlib, slow on CPU)")
-            mm = DlibMmodDetector(mmod_up)
-            t = time.perf_counter()
-            for f in clip.frames[:mmod_frames]:
-                mm.detect(f)
-            r["detect"][f"mmod-dlib-upsample{mmod_up}"] = (time.perf_counter() - t) / mmod_frames
+            _measure_detector(
+                r, f"mmod-dlib-upsample{mmod_up}", DlibMmodDetector(mmod_up), clip.frames[:mmod_frames], False
+            )
         log(f"{clip.name}: landmarks, chips, quality")
         warm = next(((f, fs) for f, fs in zip(clip.frames, faces_per_frame, strict=True) if len(fs)), None)
         if warm is not None:
@@ -185,12 +217,18 @@ def stages(
             results["embedders"][name] = emb
             continue
         log(f"descriptor: {name}")
-        per_face = {}
+        per_face, cpu_per_face = {}, {}
         for b in batch_sizes:
             batch = chips[np.arange(b) % len(chips)]
             emb.embed(batch)  # warm-up
+            cpu = time.process_time()
             per_face[str(b)] = _median_time(partial(emb.embed, batch), 3) / b
-        results["embedders"][name] = {"per_face_s_by_batch": per_face}
+            cpu_per_face[str(b)] = (time.process_time() - cpu) / 3 / b
+        results["embedders"][name] = {
+            "name": emb.name,
+            "per_face_s_by_batch": per_face,
+            "cpu_per_face_s_by_batch": cpu_per_face,
+        }
     rng = np.random.default_rng(0)
     g = rng.standard_normal((1000, DESCRIPTOR_DIM)).astype(np.float32)
     ids = tuple(str(i) for i in range(1000))
@@ -210,37 +248,41 @@ def capacity(st: dict[str, Any], settings: Settings, cores: int | None = None) -
     """
     cores = cores or os.cpu_count() or 1
     fps = settings.pipeline.analysis_fps
-    hog_up, _ = _upsamples(settings)
+    detector = detector_key(settings)
+    if not all(detector in c["detect"] for c in st["clips"].values()):
+        raise InvalidInput(f"the {detector} detector could not be measured here", "choose another vision.detector")
     # The descriptor backend the settings choose, where it could be measured here.
     chosen = st["embedders"].get(settings.vision.embedder)
     embedder = settings.vision.embedder if isinstance(chosen, dict) else "dlib"
-    embed_s = min(st["embedders"][embedder]["per_face_s_by_batch"].values())
+    embed_s = min(st["embedders"][embedder]["cpu_per_face_s_by_batch"].values())
+    flip = ", averaged with the mirrored face" if settings.vision.flip_average else ""
     out: dict[str, Any] = {
         "cores": cores,
         "analysis_fps": fps,
-        "detector": f"hog-upsample{hog_up}",
+        "detector": detector,
         "descriptor_s": embed_s,
         "assumptions": [
-            "one process per camera, cores fully usable, no GPU",
+            "one process per camera, cores fully usable, no GPU; costs are CPU seconds, not wall-clock",
             "every source frame is decoded and converted (a compressed stream must be decoded frame by frame)",
-            f"{fps:g} frames per second analysed: HOG detection, landmarks + chip + quality per face",
-            f"faces per frame as measured on the clip; descriptors per face on the {embedder} backend at its "
-            "best batch size",
+            f"{fps:g} frames per second analysed: {detector} detection, landmarks + chip + quality per face",
+            f"faces per frame as {detector} found them on the clip; descriptors per face on the {embedder} "
+            f"backend at its best batch size{flip}",
             "worst case: a descriptor for every face on every analysed frame; typical: "
             f"{settings.pipeline.best_shots} best shots per track of >= 2 s",
         ],
         "clips": {},
     }
     for name, c in st["clips"].items():
-        detect = c["detect"][f"hog-upsample{hog_up}"]
+        detect = c["detect_cpu"][detector]
+        faces = c["faces_per_frame_by_detector"][detector]
         per_face = (c["landmarks_chip_per_face_s"] or 0.0) + (c["quality_per_face_s"] or 0.0)
         # Some decoders defer decompression from grab to retrieve, so every source frame is charged both.
         decode = c["decode"]["grab_s"] + c["decode"]["retrieve_rgb_s"]
-        base = c["source_fps"] * decode + fps * (detect + c["faces_per_frame"] * per_face)
-        worst = base + fps * c["faces_per_frame"] * embed_s
-        typical = base + c["faces_per_frame"] * min(fps, settings.pipeline.best_shots / 2.0) * embed_s
+        base = c["source_fps"] * decode + fps * (detect + faces * per_face)
+        worst = base + fps * faces * embed_s
+        typical = base + faces * min(fps, settings.pipeline.best_shots / 2.0) * embed_s
         out["clips"][name] = {
-            "faces_per_frame": c["faces_per_frame"],
+            "faces_per_frame": faces,
             "cpu_s_per_camera_second": {"worst": worst, "typical": typical},
             "cameras": {"worst": cores / worst, "typical": cores / typical},
         }
