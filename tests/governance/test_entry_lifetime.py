@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from izde.api import Izde
-from tests.cli.helpers import Deployment
+from tests.cli.helpers import RECORDED_AT, Deployment
 from tests.conftest import HAMILTON, require_data
 from tests.governance.support import execute, files_under, folder, rows, watch_alerts
 
@@ -61,6 +61,32 @@ def test_an_expired_entry_leaves_the_gallery_and_stops_matching(deployment: Depl
 
     probe = folder(tmp_path, "probe", "obama.jpg")
     assert watch_alerts(deployment, probe, "door", auth) == []
+
+
+def test_an_entry_expiring_during_a_session_stops_matching_at_once(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+
+    import izde.service.watching as watching
+    from izde.api import AlertView
+
+    monkeypatch.setattr(watching, "RECHECK_S", 0.0)  # re-read the watchlist before every frame
+    lin = deployment.enrol("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
+    obama = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([lin, obama], ["door"])
+    probe = folder(tmp_path, "probe", "lin-manuel-miranda.png", "obama2.jpg")  # Lin first, then Obama
+    assert [a["person_id"] for a in watch_alerts(deployment, probe, "door", auth)] == [lin, obama]
+
+    def expire_obama(alert: AlertView) -> None:
+        if alert.person_id == lin:
+            expire_today(deployment, obama)
+
+    with Izde(home=deployment.home, token=deployment.tokens["op-a"]) as operator:
+        recorded_at = datetime.fromisoformat(RECORDED_AT)
+        report = operator.watch(str(probe), "door", auth, recorded_at=recorded_at, on_alert=expire_obama)
+    assert report.status == "completed" and report.frames_analysed == 2
+    assert [a.person_id for a in report.alerts] == [lin]  # Obama's photo came after the expiry: no alert
 
 
 def test_retention_deletes_an_expired_entry_with_everything_it_holds(deployment: Deployment) -> None:

@@ -169,3 +169,38 @@ def test_a_rejection_stops_a_running_urgent_session(deployment: Deployment, monk
     assert report.frames_read < 275 and report.alerts == []
     assert rows(deployment.home, "select count(*) from alerts") == [(0,)]
     assert not seen[0].evidence_path.exists()
+
+
+@pytest.mark.slow
+def test_an_urgent_session_stops_when_24_hours_pass_without_a_grant(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+
+    import izde.service.watching as watching
+    from izde.api import AlertView, Izde
+
+    monkeypatch.setattr(watching, "RECHECK_S", 0.0)  # re-read the authorisation before every frame
+    lin = deployment.enrol("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
+    auth = urgent_authorisation(deployment, lin, "stage")
+    seen: list[AlertView] = []
+
+    def a_day_passes(alert: AlertView) -> None:
+        seen.append(alert)  # the session started within the 24 hours; now they run out without a grant
+        execute(deployment.home, "update authorisations set requested_at = datetime('now', '-24 hours', '-1 minute')")
+
+    with Izde(home=deployment.home, token=deployment.tokens["op-a"], pipeline={"analysis_fps": 2.0}) as operator:
+        report = operator.watch(
+            str(require_data(CLIP)),
+            "stage",
+            auth,
+            recorded_at=datetime.fromisoformat(RECORDED_AT),
+            on_alert=a_day_passes,
+        )
+    assert len(seen) == 1
+    assert report.status == "stopped" and report.stop_reason == "the urgent start was not granted within 24 hours"
+    assert report.frames_read < 275
+    # Not a rejection: what was found stays for review (and goes if the authority later rejects the request).
+    assert rows(deployment.home, "select count(*) from alerts") == [(1,)]
+    (stop,) = rows(deployment.home, "select details from audit_log where action = 'watch.stop'")
+    assert "not granted within 24 hours" in str(stop[0])
