@@ -16,6 +16,7 @@ from izde.api import Izde
 from izde.config import Settings
 from izde.governance.roles import Actor
 from izde.governance.users import AuthenticationFailed
+from izde.vision.batching import BatchingEmbedder
 from izde.vision.stack import VisionStack, build_stack
 from izde.web.errors import CsrfFailed
 
@@ -45,10 +46,12 @@ class WebState:
     _stack_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stack(self) -> VisionStack:
-        # Built on first use (enrolment or a session) and shared: loading the networks takes seconds.
+        # Built on first use (enrolment or a session) and shared: loading the networks takes seconds. The
+        # sessions' watchers run in threads, so their descriptor requests are merged into shared batches.
         with self._stack_lock:
             if self._stack is None:
-                self._stack = build_stack(self.settings.vision)
+                s = build_stack(self.settings.vision)
+                self._stack = VisionStack(s.detector, s.aligner, BatchingEmbedder(s.embedder))
             return self._stack
 
     def service(self, actor: Actor | None = None, settings: Settings | None = None) -> RequestIzde:

@@ -34,3 +34,21 @@ def video_frames(path: Path, indices: list[int]) -> list[Image]:
     finally:
         cap.release()
     return frames
+
+
+def lfw_chips(data_dir: Path, n: int) -> np.ndarray:
+    """Aligned chips of ``n`` real LFW faces (one per person), made the way izde's dlib aligner makes them."""
+    import dlib
+    import face_recognition_models as frm
+
+    hog = dlib.get_frontal_face_detector()
+    sp = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+    chips: list[Image] = []
+    for person in sorted((data_dir / "lfw-devtrain").iterdir()):
+        for path in sorted(person.glob("*.jpg"))[:1]:
+            img = read_rgb(path)
+            for rect in hog(img, 0)[:1]:
+                chips.append(dlib.get_face_chip(img, sp(img, rect), size=150, padding=0.25))
+        if len(chips) >= n:
+            break
+    return np.stack(chips)

@@ -12,31 +12,16 @@ import pytest
 from izde.vision.onnx_backend import OnnxEmbedder, OnnxMmodDetector
 from izde.vision.protocols import Detector, Embedder
 from izde.vision.types import Image
-from tests.vision.realdata import read_rgb, video_frames
+from tests.vision.realdata import lfw_chips, read_rgb, video_frames
 
 pytestmark = pytest.mark.slow
 
 N_FACES = 32
 
 
-def _chips(data_dir: Path) -> np.ndarray:
-    """Aligned chips of real LFW faces, made the way izde's dlib aligner makes them."""
-    hog = dlib.get_frontal_face_detector()
-    sp = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-    chips: list[Image] = []
-    for person in sorted((data_dir / "lfw-devtrain").iterdir()):
-        for path in sorted(person.glob("*.jpg"))[:1]:
-            img = read_rgb(path)
-            for rect in hog(img, 0)[:1]:
-                chips.append(dlib.get_face_chip(img, sp(img, rect), size=150, padding=0.25))
-        if len(chips) >= N_FACES:
-            break
-    return np.stack(chips)
-
-
 @pytest.fixture(scope="module")
 def chips(data_dir: Path) -> np.ndarray:
-    c = _chips(data_dir)
+    c = lfw_chips(data_dir, N_FACES)
     assert len(c) >= 30
     return c
 
