@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from izde.store.models import Alert, WebhookDelivery, utcnow
@@ -68,6 +68,24 @@ def next_due(session: Session) -> datetime | None:
 def backoff(attempts: int, first_s: float, max_s: float) -> timedelta:
     """Delay before the next try after ``attempts`` failures: first_s, 2*first_s, 4*first_s ... at most max_s."""
     return timedelta(seconds=min(max_s, first_s * 2 ** max(0, attempts - 1)))
+
+
+def claim(session: Session, delivery_id: str, now: datetime, lease: timedelta) -> bool:
+    """Take a due row for ``lease`` by moving its next attempt past now; False when another process has it.
+
+    The check and the write are one UPDATE, so of several dispatchers exactly one wins: SQLite runs writers one
+    at a time, and PostgreSQL re-checks the WHERE on the row a concurrent claim has just committed."""
+    result = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.delivered_at.is_(None),
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
 
 
 def mark_delivered(session: Session, delivery_id: str, now: datetime) -> None:

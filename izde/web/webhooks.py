@@ -8,6 +8,9 @@ Each request carries::
     X-Izde-Signature: sha256=<hex HMAC-SHA256 over "<timestamp>." + body, keyed with the receiver's secret>
 
 Signing the timestamp with the body lets a receiver refuse replays of old deliveries.
+
+Several server processes (uvicorn workers, or servers sharing one PostgreSQL database) may each run a dispatcher
+on the same outbox: each row is claimed in the database before it is sent, so only one of them sends it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -33,6 +36,7 @@ SIGNATURE_HEADER = "X-Izde-Signature"
 TIMESTAMP_HEADER = "X-Izde-Timestamp"
 POLL_S = 0.5  # also picks up alerts raised by other processes (``izde watch`` on the command line)
 MIN_SECRET_BYTES = 16
+CLAIM_MARGIN_S = 5.0  # on top of the POST itself: marking the row afterwards, a slow database
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "placeholder", "todo", "test"}
 
 
@@ -42,6 +46,14 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
 
 def verify(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def claim_lease(timeout_s: float) -> timedelta:
+    """How long a claimed row stays with its dispatcher: one POST and marking it.
+
+    httpx applies the timeout to connecting and to reading the answer separately, so a slow receiver can take
+    about twice timeout_s. A POST overrunning the lease costs at most a repeat, never a lost delivery."""
+    return timedelta(seconds=2 * timeout_s + CLAIM_MARGIN_S)
 
 
 def load_secret(target: WebhookTarget) -> bytes:
@@ -66,11 +78,16 @@ class _Due:
 
 
 class Dispatcher:
-    """One thread delivering due outbox rows. At-least-once: a crash after the POST and before the row is
-    marked means one repeat, which the delivery id lets receivers drop."""
+    """One thread delivering due outbox rows; dispatchers in other processes may share the outbox safely.
+
+    Each row is claimed (leased, see :func:`claim_lease`) before its POST, so concurrent dispatchers never send
+    it together. At-least-once: a process dying after its claim leaves the row to be retried when the lease
+    ends, and a crash after the POST and before the row is marked means one repeat; the delivery id lets
+    receivers drop repeats."""
 
     def __init__(self, db: Database, settings: WebSettings) -> None:
         self.db, self.settings = db, settings
+        self.lease = claim_lease(settings.webhook_timeout_s)
         # Secrets are read (and checked) at start, so a bad one stops the server instead of failing later.
         self.secrets = {t.url: load_secret(t) for t in settings.webhooks}
         self._stop = threading.Event()
@@ -107,17 +124,28 @@ class Dispatcher:
         for row in rows:
             if self._stop.is_set():
                 break
+            if not self._claim(row):
+                continue  # another process's dispatcher has it (or it is gone or already sent)
             error = self._post(client, row)
-            with self.db.session() as session:
-                now = datetime.now(UTC)
-                if error is None:
-                    outbox.mark_delivered(session, row.id, now)
-                    sent += 1
-                else:
-                    s = self.settings
-                    outbox.mark_failed(session, row.id, now, error, s.webhook_backoff_s, s.webhook_max_backoff_s)
-                    log.info("webhook to %s failed (%s); will retry", row.url, error)
+            self._record(row, error)
+            if error is None:
+                sent += 1
         return sent
+
+    def _claim(self, row: _Due) -> bool:
+        # Its own short transaction: the claim must be visible to other processes before the POST starts.
+        with self.db.session() as session:
+            return outbox.claim(session, row.id, datetime.now(UTC), self.lease)
+
+    def _record(self, row: _Due, error: str | None) -> None:
+        with self.db.session() as session:
+            now = datetime.now(UTC)
+            if error is None:
+                outbox.mark_delivered(session, row.id, now)
+            else:
+                s = self.settings
+                outbox.mark_failed(session, row.id, now, error, s.webhook_backoff_s, s.webhook_max_backoff_s)
+                log.info("webhook to %s failed (%s); will retry", row.url, error)
 
     def _post(self, client: httpx.Client, row: _Due) -> str | None:
         secret = self.secrets.get(row.url)
