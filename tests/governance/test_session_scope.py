@@ -3,11 +3,14 @@ persons named; it stops by itself when the window ends; an urgent start is undon
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from izde.api import AlertView, Izde, WatchReport
 from tests.cli.helpers import RECORDED_AT, Deployment, make_deployment
 from tests.conftest import HAMILTON, require_data
 from tests.governance.support import execute, files_under, folder, rows, watch_alerts
@@ -139,14 +142,21 @@ def test_rejecting_an_urgent_start_deletes_what_it_produced(deployment: Deployme
     assert again.exit_code == 5 and "rejected" in again.stderr
 
 
+def watch_clip_rechecking(
+    dep: Deployment, monkeypatch: pytest.MonkeyPatch, auth: str, on_alert: Callable[[AlertView], None]
+) -> WatchReport:
+    """op-a watches the clip on camera "stage", the session re-reading its authorisation before every frame."""
+    import izde.service.watching as watching
+
+    monkeypatch.setattr(watching, "RECHECK_S", 0.0)
+    with Izde(home=dep.home, token=dep.tokens["op-a"], pipeline={"analysis_fps": 2.0}) as operator:
+        return operator.watch(
+            str(require_data(CLIP)), "stage", auth, recorded_at=datetime.fromisoformat(RECORDED_AT), on_alert=on_alert
+        )
+
+
 @pytest.mark.slow
 def test_a_rejection_stops_a_running_urgent_session(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import datetime
-
-    import izde.service.watching as watching
-    from izde.api import AlertView, Izde
-
-    monkeypatch.setattr(watching, "RECHECK_S", 0.0)  # re-read the authorisation before every frame
     lin = deployment.enrol("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
     auth = urgent_authorisation(deployment, lin, "stage")
     seen: list[AlertView] = []
@@ -156,14 +166,7 @@ def test_a_rejection_stops_a_running_urgent_session(deployment: Deployment, monk
         with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
             approver.decide_authorisation(auth, grant=False, note="the prosecutor refused")
 
-    with Izde(home=deployment.home, token=deployment.tokens["op-a"], pipeline={"analysis_fps": 2.0}) as operator:
-        report = operator.watch(
-            str(require_data(CLIP)),
-            "stage",
-            auth,
-            recorded_at=datetime.fromisoformat(RECORDED_AT),
-            on_alert=reject_on_first_alert,
-        )
+    report = watch_clip_rechecking(deployment, monkeypatch, auth, reject_on_first_alert)
     assert len(seen) == 1 and seen[0].evidence_path is not None
     assert report.status == "stopped" and report.stop_reason == "the authorisation was rejected"
     assert report.frames_read < 275 and report.alerts == []
@@ -175,12 +178,6 @@ def test_a_rejection_stops_a_running_urgent_session(deployment: Deployment, monk
 def test_an_urgent_session_stops_when_24_hours_pass_without_a_grant(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from datetime import datetime
-
-    import izde.service.watching as watching
-    from izde.api import AlertView, Izde
-
-    monkeypatch.setattr(watching, "RECHECK_S", 0.0)  # re-read the authorisation before every frame
     lin = deployment.enrol("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
     auth = urgent_authorisation(deployment, lin, "stage")
     seen: list[AlertView] = []
@@ -189,14 +186,7 @@ def test_an_urgent_session_stops_when_24_hours_pass_without_a_grant(
         seen.append(alert)  # the session started within the 24 hours; now they run out without a grant
         execute(deployment.home, "update authorisations set requested_at = datetime('now', '-24 hours', '-1 minute')")
 
-    with Izde(home=deployment.home, token=deployment.tokens["op-a"], pipeline={"analysis_fps": 2.0}) as operator:
-        report = operator.watch(
-            str(require_data(CLIP)),
-            "stage",
-            auth,
-            recorded_at=datetime.fromisoformat(RECORDED_AT),
-            on_alert=a_day_passes,
-        )
+    report = watch_clip_rechecking(deployment, monkeypatch, auth, a_day_passes)
     assert len(seen) == 1
     assert report.status == "stopped" and report.stop_reason == "the urgent start was not granted within 24 hours"
     assert report.frames_read < 275
