@@ -7,12 +7,15 @@ dev-train set (docs/evaluation/lfw-devtrain-report), leaving room for the smalle
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from izde.config import MatchSettings, VisionSettings
 from izde.eval import identification, metrics
-from izde.eval.datasets import load_identities, read_pairs
+from izde.eval.datasets import load_identities, read_group_labels, read_pairs
 from izde.eval.embed import embed_paths
+from izde.eval.report import identification_md
 from izde.eval.robustness import probe_subset
 from izde.eval.verification import pair_paths, verify
 from tests.conftest import LFW, require_data
@@ -34,14 +37,56 @@ def test_verification_200_pairs() -> None:
     assert metrics.tar_at_far(res.genuine, res.impostor, 1e-2).positive_rate >= 0.90
 
 
-def test_identification_gallery_100() -> None:
+@pytest.fixture(scope="module")
+def scores_100() -> identification.SearchScores:
     ids = load_identities(require_data(LFW))
     split = probe_subset(identification.make_split(ids, 100), nonmated=300)
     emb = embed_paths(split.paths(), VisionSettings(), workers=2)
-    scores = identification.run_split(split, emb)
+    return identification.run_split(split, emb)
+
+
+def test_identification_gallery_100(scores_100: identification.SearchScores) -> None:
+    scores = scores_100
     assert scores.gallery_size == 100 and scores.mated.size == 100 and scores.nonmated.size == 300
     # Measured: rank-1 95%, FNIR 21% at FPIR 1e-2 (threshold 0.495).
     assert metrics.rank1(scores.mated) >= 0.92
     op = metrics.fnir_at_fpir(scores.mated, scores.nonmated, 1e-2)
     assert op.positive_rate <= 0.30
     assert 0.40 <= op.threshold <= 0.60
+
+
+def test_per_group_figures_from_a_labels_file(scores_100: identification.SearchScores, tmp_path: Path) -> None:
+    """A labels CSV (identity folders, and one image overriding its folder) splits the 1:N figures by group."""
+    names = sorted({p.relative_to(LFW).parts[0] for p in (*scores_100.mated_paths, *scores_100.nonmated_paths)})
+    one_image = scores_100.mated_paths[0].relative_to(LFW).as_posix()
+    csv = tmp_path / "groups.csv"
+    rows = [f"{n},{'A-M' if n[0] <= 'M' else 'N-Z'}" for n in names] + [f"{one_image},re-taken"]
+    csv.write_text("path,group\n" + "\n".join(rows) + "\n")
+
+    bg = identification.by_group(scores_100, LFW, read_group_labels(csv))
+    groups = bg["groups"]
+    assert set(groups) == {"A-M", "N-Z", "re-taken"} and groups["re-taken"]["mated_probes"] == 1
+    assert sum(g["mated_probes"] for g in groups.values()) == scores_100.mated.size
+    assert sum(g["nonmated_probes"] for g in groups.values()) == scores_100.nonmated.size
+    # Groups share the overall operating threshold, so their misses add up to the overall misses.
+    t = bg["threshold"]
+    assert t == metrics.threshold_at_rate(scores_100.nonmated, 1e-2)
+    misses = sum(g["fnir"] * g["mated_probes"] for g in groups.values() if g["mated_probes"])
+    assert misses == pytest.approx(metrics.fnir(scores_100.mated, t) * scores_100.mated.size)
+
+    report = "\n".join(
+        identification_md(
+            {
+                "protocol": {
+                    "enrolled_photos_per_person": 1,
+                    "max_mated_probes_per_person": 1,
+                    "nonmated": "300 photos",
+                    "mated_success": "mate is the closest person and within the threshold",
+                },
+                "galleries": [scores_100.summary(threshold=MatchSettings().threshold)],
+                "by_group": {"100": bg},
+            }
+        )
+    )
+    assert "Per group, gallery 100" in report
+    assert all(f"| {g} |" in report for g in groups)
