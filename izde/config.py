@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from platformdirs import user_data_path
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,9 @@ from pydantic_settings import (
 from izde.errors import ConfigError
 
 CONFIG_FILE_NAME = "config.yaml"
+# Settings that moved to another section, (old section, key) -> new section; files and environments that still
+# use the old place keep working. Where both are given, the new place wins.
+MOVED: dict[tuple[str, str], str] = {("web", "login_attempts"): "security", ("web", "login_window_s"): "security"}
 _YAML_FILE: ContextVar[Path | None] = ContextVar("izde_yaml_file", default=None)
 
 
@@ -149,6 +152,17 @@ class SecuritySettings(_Strict):
         None, description="Where 'izde login' keeps this user's session token (default: the user's config dir)."
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 14, description="Lifetime of a login session.")
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        description=(
+            "Failed logins per user name and address before a pause; the command line, API and console (every "
+            "server process on the database) count together."
+        ),
+    )
+    login_window_s: float = Field(
+        300.0, gt=0, description="How long a failed login counts, and so the longest pause after too many."
+    )
 
 
 class WebhookTarget(_Strict):
@@ -170,8 +184,6 @@ class WebSettings(_Strict):
         True, description="Mark the session cookie Secure (HTTPS only). Turn off only for tests on localhost."
     )
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest accepted photo upload.")
-    login_attempts: int = Field(5, ge=1, description="Failed logins per user and address before a pause.")
-    login_window_s: float = Field(300.0, gt=0, description="Window over which failed logins are counted.")
     webhooks: tuple[WebhookTarget, ...] = Field((), description="Receivers notified of every new alert.")
     webhook_timeout_s: float = Field(5.0, gt=0, description="Time a receiver has to answer one delivery.")
     webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles on each failed attempt.")
@@ -198,6 +210,22 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     security: SecuritySettings = SecuritySettings()
     web: WebSettings = WebSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_settings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for (old, key), new in MOVED.items():
+            section, target = data.get(old), data.get(new)
+            if isinstance(target, BaseModel):
+                target = target.model_dump(exclude_unset=True)
+            if not (isinstance(section, dict) and key in section and isinstance(target, dict | None)):
+                continue  # nothing to move, or a malformed section that validation will report
+            data[old] = {k: v for k, v in section.items() if k != key}
+            data[new] = {key: section[key], **(target or {})}
+        return data
 
     @classmethod
     def settings_customise_sources(

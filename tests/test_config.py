@@ -43,3 +43,21 @@ def test_detector_upsample_defaults() -> None:
     assert load_settings().vision.detector_upsample == 1
     assert load_settings(vision={"detector": "mmod"}).vision.detector_upsample == 0
     assert load_settings(vision={"detector": "mmod", "upsample": 2}).vision.detector_upsample == 2
+
+
+def test_login_limit_settings_moved_to_security_and_old_places_still_work(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit moved from the web server into the service; files and environments written before keep working.
+    assert (load_settings().security.login_attempts, load_settings().security.login_window_s) == (5, 300.0)
+    (home / "config.yaml").write_text("web:\n  login_attempts: 7\n  port: 9000\n")
+    s = load_settings()
+    assert (s.security.login_attempts, s.web.port) == (7, 9000)
+    assert "login_attempts" not in s.web.model_dump()
+    monkeypatch.setenv("IZDE_WEB__LOGIN_WINDOW_S", "60")
+    assert load_settings().security.login_window_s == 60.0
+    monkeypatch.setenv("IZDE_SECURITY__LOGIN_ATTEMPTS", "9")
+    assert load_settings().security.login_attempts == 9  # the new place wins
+    (home / "config.yaml").write_text("web:\n  login_attemps: 7\n")
+    with pytest.raises(ConfigError, match="Extra inputs are not permitted"):
+        load_settings()

@@ -10,6 +10,7 @@ import typer
 
 from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.errors import InvalidInput
+from izde.governance.login_limit import LOCAL_ADDRESS
 from izde.governance.roles import Action
 from izde.governance.users import parse_roles
 
@@ -64,7 +65,7 @@ def login(
 ) -> None:
     """Log in; the session token is saved for later commands (or printed for IZDE_TOKEN)."""
     with user_errors(), open_izde(ctx) as izde:
-        token = izde.login(username, _password(password_file, "Password"))
+        token = izde.login(username, _password(password_file, "Password"), address=LOCAL_ADDRESS)
         if print_token:
             print(token)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -13,8 +14,10 @@ from izde.config import Settings, load_settings
 from izde.errors import InvalidInput
 from izde.governance import audit as audit_chain
 from izde.governance import audit_head, users
+from izde.governance.login_limit import LOCAL_ADDRESS, LoginKey
 from izde.governance.roles import Action, Actor, PermissionDenied, Role, authorize
 from izde.governance.users import AuthenticationFailed
+from izde.service import login_attempts
 from izde.store.db import Database
 from izde.store.models import User
 from izde.vision.stack import VisionStack, build_stack
@@ -106,18 +109,28 @@ class Core:
             self.actor = users.actor_for_token(session, token)
         return self.actor
 
-    def login(self, username: str, password: str) -> str:
-        """Check the password and open a session; returns its token. Failures are audited too."""
-        from datetime import timedelta
+    def login(self, username: str, password: str, *, address: str = LOCAL_ADDRESS) -> str:
+        """Check the password and open a session; returns its token.
 
+        ``address`` is where the attempt comes from (the client's IP address on the web). While the user name has
+        too many recent failures from that address the attempt is refused with :class:`TooManyFailedLogins`,
+        before the password is checked. Failures are counted and audited; a success clears the count."""
+        key = LoginKey.of(username, address)
+        limit = login_attempts.limit_of(self.settings)
+        now = datetime.now(UTC)
+        login_attempts.begin(self.db, key, limit, now)
         try:
             with self.db.session(readonly=True) as session:
                 user_id = users.authenticate(session, username, password).id
         except AuthenticationFailed:
             with self.db.session() as session:
-                self.audit(session, "login.failed", "user", None, actor=username.strip().lower()[:100])
+                # The failure that locks the key says for how long, so oversight sees password guessing.
+                locked_for = login_attempts.wait(session, key, limit, now)
+                details = {"locked_for_s": locked_for} if locked_for else {}
+                self.audit(session, "login.failed", "user", None, actor=key.username, **details)
             raise
         with self.db.session() as session:
+            login_attempts.succeeded(session, key)
             user = session.get(User, user_id)
             assert user is not None
             token = users.issue_token(session, user, ttl=timedelta(hours=self.settings.security.session_hours))

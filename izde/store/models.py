@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -203,6 +204,22 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginFailure(Base):
+    """One failed login, counted against the user name it named from the address it came from.
+
+    Nothing else about the attempt is kept (never the password tried). Rows older than the login window are
+    deleted whenever a failure is written, and a key's rows when it logs in successfully."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(100))  # as typed, normalised; it need not be a user's
+    address: Mapped[str] = mapped_column(String(64))  # the client's IP address, or "local" for the command line
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+    __table_args__ = (Index("ix_login_failures_username_address", "username", "address"),)
 
 
 class Authorisation(Base):

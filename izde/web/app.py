@@ -46,7 +46,6 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         settings=settings,
         root=root,
         csrf_secret=secrets.token_bytes(32),
-        limiter=auth.LoginLimiter(settings.web.login_attempts, settings.web.login_window_s),
         sessions=SessionManager(),
         dispatcher=dispatcher,
     )

@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from izde.errors import IzdeError
+from izde.governance.login_limit import TooManyFailedLogins
 from izde.governance.roles import Role
 from izde.governance.users import AuthenticationFailed
 from izde.web import auth
 from izde.web.deps import COOKIE, CSRF_FIELD, RequestIzde, Service, State, credentials, web_state
-from izde.web.errors import TooManyRequests, status_of
+from izde.web.errors import status_of
 from izde.web.schemas import AlertOut, PersonOut
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
@@ -77,8 +78,8 @@ def login_submit(
 ) -> Response:
     try:
         token, _ = auth.login(state, request, username, password)
-    except (AuthenticationFailed, TooManyRequests) as e:
-        err = e.message + (f" ({e.hint})" if isinstance(e, TooManyRequests) and e.hint else "")
+    except AuthenticationFailed as e:  # a wrong password, or too many of them (TooManyFailedLogins)
+        err = e.message + (f" ({e.hint})" if isinstance(e, TooManyFailedLogins) and e.hint else "")
         return page(request, state.service(), "login.html", status_of(e), next=_local(next), error=err)
     response = RedirectResponse(_local(next), status_code=303)
     auth.set_session_cookie(response, state, token)

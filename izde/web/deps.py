@@ -21,7 +21,6 @@ from izde.vision.stack import VisionStack, build_stack
 from izde.web.errors import CsrfFailed
 
 if TYPE_CHECKING:
-    from izde.web.auth import LoginLimiter
     from izde.web.sessions import SessionManager
     from izde.web.webhooks import Dispatcher
 
@@ -38,7 +37,6 @@ class WebState:
     settings: Settings
     root: Izde
     csrf_secret: bytes
-    limiter: LoginLimiter
     sessions: SessionManager
     dispatcher: Dispatcher | None
     stopping: threading.Event = field(default_factory=threading.Event)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from izde.errors import Conflict, ImageError, InvalidInput, IzdeError, NotFound, SourceError
+from izde.governance.login_limit import TooManyFailedLogins
 from izde.governance.roles import PermissionDenied
 from izde.governance.users import AuthenticationFailed
 
@@ -26,18 +27,13 @@ class UnsupportedMediaType(IzdeError):
     status = 415
 
 
-class TooManyRequests(IzdeError):
-    def __init__(self, message: str, hint: str | None, retry_after: int) -> None:
-        super().__init__(message, hint)
-        self.retry_after = retry_after
-
-
 class CsrfFailed(PermissionDenied):
     """A state-changing request authenticated by the session cookie came without the page's CSRF token."""
 
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS: list[tuple[type[Exception], int]] = [
+    (TooManyFailedLogins, 429),
     (AuthenticationFailed, 401),
     (PermissionDenied, 403),
     (NotFound, 404),
@@ -45,7 +41,6 @@ STATUS: list[tuple[type[Exception], int]] = [
     (PayloadTooLarge, 413),
     (UnsupportedMediaType, 415),
     (ImageError, 415),
-    (TooManyRequests, 429),
     (InvalidInput, 422),
     (SourceError, 422),
     (IzdeError, 400),
@@ -78,7 +73,7 @@ async def _izde_error(request: Request, e: Exception) -> Response:
         if page_error is not None:
             return page_error(request, e)
     response = error_response(status, e.message, e.hint)
-    if isinstance(e, TooManyRequests):
+    if isinstance(e, TooManyFailedLogins):
         response.headers["Retry-After"] = str(e.retry_after)
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"

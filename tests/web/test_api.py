@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from izde.web.app import create_app
 from izde.web.deps import COOKIE, CSRF_HEADER
 from tests.cli.helpers import PASSWORD
 from tests.conftest import HAMILTON, require_data
@@ -27,15 +29,26 @@ def test_login_me_and_bad_credentials(site: Site) -> None:
 
 
 def test_login_is_rate_limited_per_user_and_address(site: Site) -> None:
-    limit = site.settings.web.login_attempts
+    limit = site.settings.security.login_attempts
     for _ in range(limit):
         r = site.client.post("/api/v1/auth/login", json={"username": "auditor", "password": "not the password"})
         assert r.status_code == 401
     blocked = site.client.post("/api/v1/auth/login", json={"username": "auditor", "password": PASSWORD})
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert blocked.json() == {
+        "error": "too many failed logins for auditor from this address",
+        "hint": f"try again in {blocked.headers['Retry-After']} s",
+    }
     # Another user from the same address is not affected.
     other = site.client.post("/api/v1/auth/login", json={"username": "op-b", "password": PASSWORD})
     assert other.status_code == 200
+    # The count is kept in the database: another server on it (or this one restarted) refuses as well.
+    with TestClient(create_app(site.settings), base_url="http://127.0.0.1") as second_server:
+        again = second_server.post("/api/v1/auth/login", json={"username": "auditor", "password": PASSWORD})
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
+    # The console's login form says when to try again.
+    form = site.client.post("/login", data={"username": "auditor", "password": PASSWORD}, follow_redirects=False)
+    assert form.status_code == 429 and "too many failed logins" in form.text and "try again in" in form.text
 
 
 def test_logout_revokes_the_token(site: Site) -> None:
