@@ -9,7 +9,8 @@ import typer
 
 from izde.cli.alerts import parse_time
 from izde.cli.common import err_console, open_izde, print_json, user_errors
-from izde.governance.audit_verify import BROKEN_EXIT
+from izde.errors import InvalidInput
+from izde.governance.audit_verify import BROKEN_EXIT, Witness, read_witness
 from izde.service.audit import manifest_dict, manifest_path
 
 app = typer.Typer(help="The audit chain: verify it, export it (auditor).", no_args_is_help=True)
@@ -21,16 +22,28 @@ def verify(
     head: bool = typer.Option(
         False, "--head", help="Also compare the newest entry with the head anchor (catches deleted newest entries)."
     ),
+    witness: list[Path] | None = typer.Option(
+        None,
+        "--witness",
+        help="A manifest written by 'izde audit export' (kept outside the deployment, e.g. by the oversight body): "
+        "its last entry must still be in the chain unchanged, which catches a history rewritten with the audit "
+        "key. Repeat for several.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Verify every entry's keyed hash and position. Exits 0 when intact, 6 when broken, saying where."""
+    with user_errors():
+        witnesses = [_read_witness(p) for p in witness or []]
     with user_errors(), open_izde(ctx) as izde:
-        result = izde.verify_audit(head=head)
+        result = izde.verify_audit(head=head, witnesses=witnesses)
     if as_json:
         print_json(asdict(result))
     elif result.ok:
         span = f" (seq {result.first_seq}..{result.last_seq})" if result.count else ""
-        err_console.print(f"audit chain intact: {result.count} entries{span}{', head anchor matches' if head else ''}")
+        checked = (", head anchor matches" if head else "") + (
+            f", {len(witnesses)} witness(es) match" if witnesses else ""
+        )
+        err_console.print(f"audit chain intact: {result.count} entries{span}{checked}")
     else:
         n = len(result.problems)
         err_console.print(f"[bold red]audit chain broken:[/] {n} problem(s) in {result.count} entries")
@@ -61,3 +74,12 @@ def export(
         )
     if not m.chain.ok:
         raise typer.Exit(BROKEN_EXIT)
+
+
+def _read_witness(path: Path) -> Witness:
+    try:
+        return read_witness(path.read_text(encoding="utf-8"), str(path))
+    except OSError as e:
+        raise InvalidInput(f"cannot read the witness {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise InvalidInput(str(e), "give the manifest (.manifest.json) that 'izde audit export' wrote") from None

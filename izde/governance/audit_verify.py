@@ -7,6 +7,10 @@ compares it with where the row is stored now; the differences say what was done 
 Deleting the newest entries leaves a shorter chain that is still consistent; only a record of the head
 kept elsewhere can show it. :mod:`izde.governance.audit_head` keeps such a record and :func:`check_head`
 compares a chain with it.
+
+Whoever holds the audit key can recompute every hash and so rewrite history undetectably by the checks above.
+Witnesses defeat that: an export's manifest, kept by an oversight body, records the hash of its last entry;
+:func:`check_witness` shows when the entry at that position no longer has it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Literal
 
 from izde.governance.audit import GENESIS, Entry, entry_hash
 
-Kind = Literal["edited", "deleted", "inserted", "reordered", "anchor"]
+Kind = Literal["edited", "deleted", "inserted", "reordered", "anchor", "rewritten", "witness"]
 BROKEN_EXIT = 6  # exit status of 'izde audit verify' when the chain is broken
 PURGE_ACTION = "retention.purge"
 _WINDOW = 3  # neighbouring positions tried first for a row whose stored seq does not verify
@@ -210,6 +214,50 @@ def check_head(rows: Sequence[Entry], head_seq: int, head_hash: str) -> list[Pro
                 "deleted",
                 f"entry {head_seq} recorded by the head anchor was deleted and its seq reused by a later entry: "
                 "newest entries were removed at the end of the chain",
+            )
+        ]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Witness:
+    """An entry's position and hash as recorded outside the deployment (e.g. by an oversight body)."""
+
+    seq: int
+    hash: str
+    source: str  # where it was read from, for the report
+
+
+def read_witness(text: str, source: str) -> Witness:
+    """A witness from an export manifest (its last entry) or from ``{"seq": N, "hash": "..."}``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{source} is not JSON: give the manifest written by 'izde audit export'") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{source} is not a JSON object")
+    seq, entry = (
+        (data.get("last_seq"), data.get("last_hash")) if "last_seq" in data else (data.get("seq"), data.get("hash"))
+    )
+    if not (isinstance(seq, int) and seq > 0 and isinstance(entry, str) and len(entry) == 64):
+        raise ValueError(f"{source} holds no entry position and hash (an empty export witnesses nothing)")
+    return Witness(seq, entry, source)
+
+
+def check_witness(rows: Sequence[Entry], witness: Witness) -> list[Problem]:
+    """The entry at the witnessed position must still carry the witnessed hash."""
+    at = next((e for e in rows if e.seq == witness.seq), None)
+    if at is None:
+        if rows and rows[0].seq > witness.seq:
+            return []  # removed by retention since; the purge record and chain_start account for it
+        return [Problem(None, "witness", f"entry {witness.seq}, recorded by {witness.source}, is missing")]
+    if not hmac.compare_digest(at.hash, witness.hash):
+        return [
+            Problem(
+                witness.seq,
+                "rewritten",
+                f"entry {witness.seq} differs from the one {witness.source} recorded: the chain up to it was "
+                "rewritten, by someone holding the audit key",
             )
         ]
     return []

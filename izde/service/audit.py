@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from izde.errors import InvalidInput
 from izde.governance import audit_head
 from izde.governance.audit import Entry
-from izde.governance.audit_verify import Problem, VerifyResult, check_head, verify
+from izde.governance.audit_verify import Problem, VerifyResult, Witness, check_head, check_witness, verify
 from izde.governance.roles import Action
 from izde.service.core import Core
 from izde.store.models import AuditEntry
@@ -76,8 +77,9 @@ def _write_private(path: Path, lines: list[str]) -> str:
 
 
 class AuditService(Core):
-    def verify_audit(self, *, head: bool = False) -> VerifyResult:
-        """Verify the whole chain; with ``head``, also compare its end with the head anchor file."""
+    def verify_audit(self, *, head: bool = False, witnesses: Sequence[Witness] = ()) -> VerifyResult:
+        """Verify the whole chain; with ``head``, also compare its end with the head anchor file; each witness
+        (an entry's position and hash recorded elsewhere, e.g. an export's manifest) must still match."""
         actor = self.require(Action.AUDIT_READ)
         extra: list[Problem] = []
         path = audit_head.head_path(self.settings)
@@ -95,6 +97,8 @@ class AuditService(Core):
         result = verify(rows, self.audit_key)
         if anchor is not None:
             extra += check_head(rows, anchor.seq, anchor.hash)
+        for w in witnesses:
+            extra += check_witness(rows, w)
         if extra:
             result = replace(result, ok=False, problems=[*result.problems, *extra])
         with self.db.session() as session:
@@ -108,6 +112,7 @@ class AuditService(Core):
                 count=result.count,
                 problems=len(result.problems),
                 head=head,
+                witnesses=len(witnesses),
             )
         return result
 

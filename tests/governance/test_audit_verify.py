@@ -233,3 +233,74 @@ def test_export_round_trip(service: Izde, tmp_path: object) -> None:
     assert (m2.count, m2.first_seq, m2.last_seq, m2.links_ok) == (3, 3, 5, True)
     with service.db.session(readonly=True) as s:
         assert [e.action for e in entries(s)][-2:] == ["audit.export", "audit.export"]
+
+
+def rewrite_with_the_key(svc: Izde, seq: int, details: dict[str, object]) -> None:
+    """What someone holding the audit key and the host can do: change an entry, recompute every hash after it."""
+    from sqlalchemy import update
+
+    from izde.governance.audit import canonical, entry_hash
+    from izde.store.models import AuditEntry
+
+    with svc.db.session(readonly=True) as s:
+        rows = entries(s)
+    prev = next(e.hash for e in rows if e.seq == seq - 1)
+    with svc.db.engine.begin() as conn:
+        for e in (e for e in rows if e.seq >= seq):
+            text = canonical(details) if e.seq == seq else e.details
+            new = entry_hash(
+                svc.audit_key,
+                seq=e.seq,
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                subject_type=e.subject_type,
+                subject_id=e.subject_id,
+                details=text,
+                prev_hash=prev,
+            )
+            conn.execute(
+                update(AuditEntry).where(AuditEntry.seq == e.seq).values(details=text, prev_hash=prev, hash=new)
+            )
+            prev = new
+    with svc.db.session(readonly=True) as s:  # and move the head anchor file along, with the same key
+        path = audit_head.head_path(svc.settings)
+        path.unlink()
+        audit_head.write_head(svc.settings, s, svc.audit_key)
+
+
+def test_a_witness_catches_history_rewritten_with_the_key(service: Izde, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from izde.governance.audit_verify import read_witness
+
+    append(service)
+    out = Path(str(tmp_path)) / "audit.jsonl"
+    manifest = service.export_audit(out)
+    witness = read_witness(manifest_path(out).read_text(), "the March export")
+    assert (witness.seq, witness.hash) == (manifest.last_seq, manifest.last_hash)
+    append(service, 3)
+    assert service.verify_audit(head=True, witnesses=[witness]).ok
+
+    rewrite_with_the_key(service, 3, {"step": "something else"})
+    assert check(service).ok  # every hash was recomputed with the key: the chain proves nothing by itself
+    assert service.verify_audit(head=True).ok  # nor does the head anchor, rewritten with the same key
+    r = service.verify_audit(witnesses=[witness])
+    assert not r.ok and kinds(r) == [(witness.seq, "rewritten")]
+    assert "the March export" in r.problems[0].message
+
+
+def test_witness_files_are_read_or_refused_clearly() -> None:
+    from izde.governance.audit_verify import Witness, read_witness
+
+    h = "ab" * 32
+    assert read_witness(json.dumps({"seq": 4, "hash": h}), "w") == Witness(4, h, "w")
+    assert read_witness(json.dumps({"last_seq": 9, "last_hash": h, "count": 9}), "m") == Witness(9, h, "m")
+    for text, words in [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({"last_seq": None, "last_hash": None, "count": 0}), "empty export"),
+        (json.dumps({"seq": 4, "hash": "short"}), "no entry position"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            read_witness(text, "w")

@@ -54,6 +54,26 @@ def test_audit_export(deployment: Deployment, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "time zone" in bad.stderr
 
 
+def test_audit_verify_with_an_export_as_witness(deployment: Deployment, tmp_path: Path) -> None:
+    out = tmp_path / "audit.jsonl"
+    assert deployment.run("auditor", "audit", "export", "--out", out).exit_code == 0
+    witness = tmp_path / "audit.manifest.json"
+    ok = deployment.run("auditor", "audit", "verify", "--witness", witness)
+    assert ok.exit_code == 0 and "1 witness(es) match" in ok.stderr
+
+    seq = json.loads(witness.read_text())["last_seq"]
+    sql(deployment.home, f"UPDATE audit_log SET hash = '{'0' * 64}' WHERE seq = {seq}")
+    broken = deployment.run("auditor", "audit", "verify", "--witness", witness, "--json")
+    assert broken.exit_code == 6
+    assert ("rewritten", seq) in {(p["kind"], p["seq"]) for p in json.loads(broken.stdout)["problems"]}
+
+    missing = deployment.run("auditor", "audit", "verify", "--witness", tmp_path / "nope.json")
+    assert missing.exit_code == 2 and "cannot read the witness" in missing.stderr
+    (tmp_path / "bad.json").write_text("{}")
+    bad = deployment.run("auditor", "audit", "verify", "--witness", tmp_path / "bad.json")
+    assert bad.exit_code == 2 and "izde audit export" in " ".join(bad.stderr.split())
+
+
 def test_risk_show(deployment: Deployment) -> None:
     pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
     auth = deployment.authorise([pid], ["c"], fria=False, grant=False)
