@@ -21,9 +21,12 @@ from izde.config import Settings
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
+from izde.vision.batching import BatchingEmbedder
 from izde.vision.dlib_backend import CHIP_PADDING, _resnet, _shape_predictor
 from izde.vision.images import read_image_file
+from izde.vision.protocols import Embedder
 from izde.vision.stack import VisionStack, build_stack
+from izde.vision.types import F32, Image
 from izde.watchlist.enrol import reference_face
 from izde.watchlist.index import Gallery
 
@@ -138,4 +141,80 @@ def compare(
         "runs": [dict(asdict(r), fps=r.fps) for r in runs],
         "speedup": runs[1].fps / base.fps if base.fps else None,
         "speedups": {r.name: r.fps / base.fps for r in runs[1:]} if base.fps else {},
+    }
+
+
+class _CountingEmbedder:
+    """Counts the calls and faces reaching the embedder the cameras share."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name = inner, inner.name
+        self.calls = self.chips = 0
+        self._lock = threading.Lock()
+
+    def embed(self, chips: Image) -> F32:
+        with self._lock:
+            self.calls += 1
+            self.chips += len(chips)
+        return self.inner.embed(chips)
+
+
+def run_cameras(
+    video: Path, gallery: Gallery, settings: Settings, stack: VisionStack, cameras: int, batching: bool
+) -> dict[str, Any]:
+    """``cameras`` watchers in threads, each on its own copy of the video, sharing one vision stack."""
+    counting = _CountingEmbedder(stack.embedder)
+    embedder: Embedder = BatchingEmbedder(counting) if batching else counting
+    shared = VisionStack(stack.detector, stack.aligner, embedder)
+    results: list[RunFigures | BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            results.append(run_izde(video, gallery, settings, shared))
+        except BaseException as e:  # reported below, so a failing camera cannot pass for a fast one
+            results.append(e)
+
+    threads = [threading.Thread(target=one, args=(i,), name=f"camera-{i}") for i in range(cameras)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        raise failures[0]
+    runs = [r for r in results if isinstance(r, RunFigures)]
+    return {
+        "cameras": cameras,
+        "batching": batching,
+        "seconds": seconds,
+        "frames": sum(r.frames for r in runs),
+        "fps": sum(r.frames for r in runs) / seconds,
+        "alerts": sum(r.alerts for r in runs),
+        "descriptors": counting.chips,
+        "embedder_calls": counting.calls,
+        "faces_per_call": counting.chips / counting.calls if counting.calls else 0.0,
+    }
+
+
+def compare_cameras(
+    video: Path,
+    references: list[Path],
+    settings: Settings,
+    cameras: int,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """One camera, then ``cameras`` cameras without and with merged descriptor batches, in one process."""
+    stack = build_stack(settings.vision)
+    gallery = build_gallery(references, stack, settings)
+    runs = []
+    for n, batching in ((1, False), (cameras, False), (cameras, True)):
+        log(f"{n} camera(s), descriptor batches {'merged across cameras' if batching else 'per camera'}...")
+        runs.append(run_cameras(video, gallery, settings, stack, n, batching))
+    return {
+        "video": str(video),
+        "detector": f"{settings.vision.detector} upsample {settings.vision.detector_upsample}",
+        "embedder": stack.embedder.name,
+        "runs": runs,
     }

@@ -36,6 +36,7 @@ NO_PERSONAL_DATA = {
     "bench search",
     "bench stages",
     "bench capacity",
+    "bench cameras",
     # Accuracy evaluation on a public research dataset, never on the watchlist or on camera footage.
     "eval verify",
     "eval identify",
