@@ -9,6 +9,7 @@ from rich.table import Table
 
 from izde.cli.common import err_console, print_json, settings, user_errors
 from izde.eval.datasets import shared_data_dir
+from izde.eval.provenance import stamp
 
 app = typer.Typer(help="Speed benchmarks, each compared side by side with a baseline in the same process.")
 
@@ -33,8 +34,14 @@ def pipeline(
         refs = reference or [root / "video/hamilton/lin-manuel-miranda.png"]
         from izde.eval.bench_pipeline import compare
 
-        result = compare(
-            video, refs, settings(ctx), log=lambda m: err_console.print(m, style="dim"), detectors=tuple(detector or ())
+        result = stamp(
+            compare(
+                video,
+                refs,
+                settings(ctx),
+                log=lambda m: err_console.print(m, style="dim"),
+                detectors=tuple(detector or ()),
+            )
         )
     if as_json:
         print_json(result)
@@ -77,7 +84,9 @@ def cameras(
         refs = reference or [root / "video/hamilton/lin-manuel-miranda.png"]
         from izde.eval.bench_pipeline import compare_cameras
 
-        result = compare_cameras(video, refs, settings(ctx), count, log=lambda m: err_console.print(m, style="dim"))
+        result = stamp(
+            compare_cameras(video, refs, settings(ctx), count, log=lambda m: err_console.print(m, style="dim"))
+        )
     if as_json:
         print_json(result)
         return

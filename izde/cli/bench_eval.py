@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,10 @@ from rich.table import Table
 
 from izde.cli.common import err_console, print_json, settings, user_errors
 from izde.eval.datasets import shared_data_dir
+from izde.eval.provenance import stamp
 
 DataOpt = typer.Option(None, "--data", help="The shared data folder (default: $IZDE_DATA or ../shared/data).")
 OutOpt = typer.Option(None, "--out", help="Also write the figures as JSON to this file.")
-
-
-def _stamp(result: dict[str, Any]) -> dict[str, Any]:
-    from izde.eval.suite import machine
-
-    return {"date": datetime.now(UTC).replace(microsecond=0).isoformat(), "machine": machine(), **result}
 
 
 def _write(result: dict[str, Any], out: Path | None) -> None:
@@ -50,7 +44,7 @@ def search(
             from izde.errors import InvalidInput
 
             raise InvalidInput(f"unknown method(s) {sorted(unknown)}", f"use {', '.join(bench_search.DEFAULT_METHODS)}")
-        result = _stamp(
+        result = stamp(
             bench_search.run(
                 tuple(size or bench_search.DEFAULT_SIZES),
                 methods,
@@ -94,7 +88,7 @@ def stages(
     with user_errors():
         s = settings(ctx)
         clips = bench_stages.load_clips(shared_data_dir(data), frames)
-        result = _stamp(
+        result = stamp(
             bench_stages.stages(
                 clips, s, tuple(batch or (1, 4, 16)), mmod_frames, log=lambda m: err_console.print(m, style="dim")
             )
@@ -145,7 +139,7 @@ def capacity(
         s = settings(ctx)
         clips = bench_stages.load_clips(shared_data_dir(data), frames)
         st = bench_stages.stages(clips, s, (1, 4), 0, log=lambda m: err_console.print(m, style="dim"))
-        result = _stamp({"capacity": bench_stages.capacity(st, s, cores), "stages": st})
+        result = stamp({"capacity": bench_stages.capacity(st, s, cores), "stages": st})
     _write(result, out)
     if as_json:
         print_json(result)

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from izde.errors import IzdeError
 from izde.eval.datasets import shared_data_dir
+from izde.eval.provenance import stamp
 from izde.vision.types import Image
 
 GFLOP_PER_FACE = 0.54
@@ -233,7 +234,7 @@ def bench_inference(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(e.exit_code) from e
     if json_out:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(stamp(result), indent=2))
     else:
         _print(result)
 

@@ -6,7 +6,6 @@ Each runner returns a JSON-ready summary; ``report`` runs them all and writes a 
 from __future__ import annotations
 
 import json
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from izde.config import MatchSettings, VisionSettings
 from izde.eval import calibration, identification, plots, robustness, strategies
 from izde.eval.datasets import load_identities, read_group_labels, read_pairs, require_dir
 from izde.eval.embed import Embeddings, Progress, embed_paths, embedder_name
+from izde.eval.provenance import machine
 from izde.eval.verification import pair_paths, verify
 
 ProgressFactory = Callable[[str], Progress | None]
@@ -165,21 +165,6 @@ def calibration_check(
                 }
             )
     return rows
-
-
-def machine() -> str:
-    import os
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    system = f"{platform.system()} {platform.release()}"
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {system}, Python {platform.python_version()}"
 
 
 def report(
