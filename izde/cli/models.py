@@ -38,10 +38,13 @@ def _as_dict(m: CachedModel) -> dict[str, Any]:
 
 
 @app.command()
-def build(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+def build(
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    force: bool = typer.Option(False, "--force", help="Convert again even when cached (e.g. a damaged file)."),
+) -> None:
     """Convert both networks (descriptor ResNet, MMOD detector) unless already cached; print the paths."""
     try:
-        models = [ensure_model(kind) for kind in MODEL_KINDS]
+        models = [ensure_model(kind, rebuild=force) for kind in MODEL_KINDS]
     except IzdeError as e:
         raise _fail(e) from e
     if json_out:

@@ -91,10 +91,11 @@ def _build(kind: ModelKind, net: Network) -> onnx.ModelProto:
     return build_resnet(net) if kind == "resnet" else build_mmod(net)
 
 
-def ensure_model(kind: ModelKind, source: Path | None = None) -> CachedModel:
-    """The cached ONNX file for a network, converting the dlib file first if it is not cached yet."""
+def ensure_model(kind: ModelKind, source: Path | None = None, rebuild: bool = False) -> CachedModel:
+    """The cached ONNX file for a network, converting the dlib file first if it is not cached yet (or, with
+    ``rebuild``, again: for a cached file that was damaged after it was written)."""
     src, dest, digest = cached_path(kind, source)
-    if dest.is_file():
+    if dest.is_file() and not rebuild:
         return CachedModel(kind, src, digest, dest, built=False)
     model = _build(kind, load_network(src))
     model.metadata_props.add(key="izde.source_sha256", value=digest)

@@ -7,6 +7,7 @@ usable on a GPU. The ONNX files are converted from dlib's own weight files on fi
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -16,11 +17,12 @@ import numpy as np
 from izde.errors import IzdeError
 from izde.vision import mmod_pyramid as mp
 from izde.vision.dlibfile import load_network
-from izde.vision.model_cache import ensure_model, source_path
+from izde.vision.model_cache import ModelKind, ensure_model, source_path
 from izde.vision.onnx_export import MMOD_INPUT, RESNET_INPUT
 from izde.vision.types import CHIP_SIZE, DESCRIPTOR_DIM, F32, Faces, Image, check_image
 
 Device = Literal["cpu", "cuda", "auto"]
+log = logging.getLogger(__name__)
 
 
 class OnnxRuntimeError(IzdeError):
@@ -74,6 +76,22 @@ def make_session(path: Path, device: Device, threads: int | None = None) -> Any:
         raise OnnxRuntimeError(f"onnxruntime cannot load {path}: {e}") from e
 
 
+def open_cached(kind: ModelKind, model_path: Path | None, device: Device, threads: int | None) -> tuple[Path, Any]:
+    """A session on ``model_path``, or on the cached conversion of dlib's file. A cached file that
+    onnxruntime cannot load (damaged on disk after it was written) is converted again, once."""
+    if model_path is not None:
+        return model_path, make_session(model_path, device, threads)
+    cached = ensure_model(kind)
+    try:
+        return cached.path, make_session(cached.path, device, threads)
+    except OnnxRuntimeError as e:
+        if cached.built:
+            raise
+        log.warning("the cached %s model %s cannot be loaded (%s); converting it again", kind, cached.path, e)
+        cached = ensure_model(kind, rebuild=True)
+        return cached.path, make_session(cached.path, device, threads)
+
+
 class OnnxEmbedder:
     """128-d face descriptors in dlib's metric space, computed by ONNX Runtime in batches."""
 
@@ -85,8 +103,7 @@ class OnnxEmbedder:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
-        self.model_path = model_path or ensure_model("resnet").path
-        self._session = make_session(self.model_path, device, threads)
+        self.model_path, self._session = open_cached("resnet", model_path, device, threads)
         self.providers: list[str] = list(self._session.get_providers())
 
     def embed(self, chips: Image) -> F32:
@@ -123,8 +140,7 @@ class OnnxMmodDetector:
         self._padding = (net.input.pyramid_padding, net.input.pyramid_outer_padding)
         self._window = (net.loss_options["window_width"], net.loss_options["window_height"])
         self._iou = net.loss_options["nms_iou_thresh"]
-        self.model_path = model_path or ensure_model("mmod").path
-        self._session = make_session(self.model_path, device, threads)
+        self.model_path, self._session = open_cached("mmod", model_path, device, threads)
         self.providers: list[str] = list(self._session.get_providers())
 
     def raw_detect(self, image: Image) -> tuple[list[mp.Rect], list[float]]:

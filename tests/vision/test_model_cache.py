@@ -40,3 +40,36 @@ def test_unwritable_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv(mc.CACHE_ENV, str(blocker / "cache"))
     with pytest.raises(mc.ModelCacheError, match="cannot write"):
         mc.ensure_model("mmod")
+
+
+def test_a_damaged_cached_model_is_converted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+
+    from izde.vision.onnx_backend import OnnxMmodDetector
+
+    monkeypatch.setenv(mc.CACHE_ENV, str(tmp_path / "cache"))
+    path = mc.ensure_model("mmod").path
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 3])  # a disk that filled up, or a bad copy
+    detector = OnnxMmodDetector()
+    assert path.read_bytes() == good and "converting it again" in caplog.text
+    assert len(detector.detect(np.zeros((120, 160, 3), np.uint8))) == 0
+
+
+def test_models_build_force_converts_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from izde.cli.models import app
+
+    monkeypatch.setenv(mc.CACHE_ENV, str(tmp_path / "cache"))
+    runner = CliRunner()
+    first = json.loads(runner.invoke(app, ["build", "--json"]).stdout)
+    again = json.loads(runner.invoke(app, ["build", "--json"]).stdout)
+    forced = json.loads(runner.invoke(app, ["build", "--json", "--force"]).stdout)
+    assert [m["built"] for m in first["models"]] == [True, True]
+    assert [m["built"] for m in again["models"]] == [False, False]
+    assert [m["built"] for m in forced["models"]] == [True, True]
