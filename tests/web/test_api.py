@@ -257,3 +257,5 @@ def test_oversight_endpoints_for_auditors(site: Site) -> None:
     assert missing.status_code == 404 and "authorisation" in missing.json()["error"]
     bad = site.call("auditor", "GET", "/api/v1/reports/transparency", params={"from": "yesterday", "to": "x"})
     assert bad.status_code == 422
+    huge = site.call("auditor", "GET", "/api/v1/audit", params={"before": 2**63})  # past any database's integers
+    assert huge.status_code == 422 and "before" in huge.json()["error"]
