@@ -12,7 +12,7 @@ from izde.governance.authorisations import Objective
 from izde.governance.review import Decision
 from izde.governance.roles import Role
 from izde.service.auditlog import AuditView, SummaryReport
-from izde.service.authorisations import AuthorisationView
+from izde.service.authorisations import AuthorisationView, FriaView
 from izde.service.cameras import CameraView, RunView
 from izde.service.settings import ChangeView
 from izde.service.users import UserView
@@ -144,6 +144,18 @@ class FriaIn(_In):
     summary: str = Field(min_length=1, max_length=10000)
 
 
+class FriaOut(BaseModel):
+    summary: str
+    document_sha256: str | None
+    recorded_by: str = Field(description="The user name of who recorded it.")
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, f: FriaView) -> FriaOut:
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(f, from_attributes=True)
+
+
 class AuthorisationOut(BaseModel):
     id: str
     objective: str
@@ -161,6 +173,7 @@ class AuthorisationOut(BaseModel):
     persons: list[str]
     cameras: list[str]
     fria_recorded: bool
+    fria: FriaOut | None = Field(None, description="The newest recorded impact assessment.")
 
     @classmethod
     def of(cls, a: AuthorisationView) -> AuthorisationOut:
@@ -181,6 +194,7 @@ class AuthorisationOut(BaseModel):
             persons=list(a.persons),
             cameras=list(a.cameras),
             fria_recorded=a.fria_recorded,
+            fria=FriaOut.of(a.fria) if a.fria else None,
         )
 
 

@@ -1,6 +1,6 @@
 """The review console in a real browser (Debian's Chromium driven by Playwright): an alert raised by a real
 run on the Hamilton clip is confirmed by operator A, then by operator B, and shows as confirmed; an administrator
-disables a leaver, whose open session ends at once."""
+disables a leaver, whose open session ends at once; an approver records an impact assessment."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.cli.helpers import PASSWORD
+from tests.conftest import HAMILTON
 from tests.web.conftest import make_settings
 from tests.web.live import live_server
 from tests.web.site import Site, init_users
@@ -144,3 +145,26 @@ def test_admin_disables_a_leaver_whose_session_ends_at_once(browser: Browser, tm
             "document.querySelector('tr[data-user=op-a] .roles').textContent === 'auditor, operator'"
         )
         assert site.ok("op-a", "GET", "/api/v1/auth/me")["roles"] == ["auditor", "operator"]
+
+
+def test_an_approver_records_the_impact_assessment_on_the_authorisation_page(browser: Browser, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    settings = make_settings(tmp_path / "home", None)
+    init_users(settings)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        site = Site(settings, client)
+        site.login_all()
+        person = site.enrol("Obama", HAMILTON / "obama.jpg")
+        auth = site.authorise([person], ["gate"], grant=False, fria=False)
+        approver = log_in(browser, base, "approver", lands_on="/watchlist")
+        approver.goto(f"/authorisations/{auth}")
+        assert approver.locator("#fria-status").inner_text() == "not recorded"
+        summary = "FRIA 2026-31 on file with the data protection officer; residual risk low"
+        approver.get_by_label("Summary").fill(summary)
+        approver.get_by_role("button", name="Record the impact assessment").click()
+        approver.wait_for_selector("#fria-summary")
+        assert approver.locator("#fria-summary").inner_text() == summary
+        assert approver.locator("#fria-by").inner_text() == "approver"
+        assert approver.locator("#fria-status").inner_text() == "recorded"
+        approver.screenshot(path=ARTIFACTS / "10-authorisation-fria-recorded.png", full_page=True)
+        assert site.ok("curator", "GET", f"/api/v1/authorisations/{auth}")["fria"]["summary"] == summary
