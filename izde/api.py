@@ -15,12 +15,14 @@ from __future__ import annotations
 from izde.service.audit import AuditService
 from izde.service.auditlog import AuditLogService
 from izde.service.reports import ReportService
+from izde.service.users import UserService, UserView
 from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
 from izde.service.watching import WatchService
 from izde.service.watchlist import WatchlistService
 
-__all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "WatchReport"]
+__all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "UserView", "WatchReport"]
 
 
-class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService):
-    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit and reports."""
+class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService, UserService):
+    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit, reports
+    and users."""

@@ -1,4 +1,4 @@
-"""``izde init``, ``login``, ``logout``, ``whoami`` and ``izde users``: who is acting."""
+"""``izde init``, ``login``, ``logout`` and ``whoami``: who is acting."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ import typer
 from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.errors import InvalidInput
 from izde.governance.login_limit import LOCAL_ADDRESS
-from izde.governance.roles import Action
-from izde.governance.users import parse_roles
-
-users_app = typer.Typer(help="Users and their roles (admin).", no_args_is_help=True)
 
 
-def _password(password_file: Path | None, prompt: str, confirm: bool = False) -> str:
+def read_password(password_file: Path | None, prompt: str, confirm: bool = False) -> str:
     """From a file (for automation) or a hidden prompt; never from a command-line argument."""
     if password_file is not None:
         try:
@@ -53,7 +49,7 @@ def init(
 ) -> None:
     """Set up a new data directory: the audit key and the first administrator."""
     with user_errors(), open_izde(ctx) as izde:
-        izde.initialise(admin, _password(password_file, "Password", confirm=True), organisation, law_enforcement)
+        izde.initialise(admin, read_password(password_file, "Password", confirm=True), organisation, law_enforcement)
         err_console.print(f"initialised {izde.settings.home}; audit key at {izde.settings.audit_key_path}")
 
 
@@ -65,7 +61,7 @@ def login(
 ) -> None:
     """Log in; the session token is saved for later commands (or printed for IZDE_TOKEN)."""
     with user_errors(), open_izde(ctx) as izde:
-        token = izde.login(username, _password(password_file, "Password"), address=LOCAL_ADDRESS)
+        token = izde.login(username, read_password(password_file, "Password"), address=LOCAL_ADDRESS)
         if print_token:
             print(token)
         else:
@@ -104,24 +100,3 @@ def whoami(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
         print_json(info)
     else:
         err_console.print(f"{actor.username}: {', '.join(roles)} at {actor.organisation}")
-
-
-@users_app.command("add")
-def add_user(
-    ctx: typer.Context,
-    username: str = typer.Argument(...),
-    role: list[str] = typer.Option(..., "--role", help="admin, curator, approver, operator or auditor (repeat)."),
-    organisation: str = typer.Option(..., help="The user's organisation."),
-    law_enforcement: bool | None = typer.Option(
-        None, "--law-enforcement/--civil", help="Only when the organisation is new."
-    ),
-    password_file: Path | None = typer.Option(None, help="Read the password from this file instead of a prompt."),
-) -> None:
-    """Add a user (admin)."""
-    with user_errors(), open_izde(ctx) as izde:
-        roles = parse_roles(role)
-        izde.require(Action.USER_ADMIN)  # before asking for a password nobody may set
-        izde.add_user(
-            username, _password(password_file, "Password", confirm=True), roles, organisation, law_enforcement
-        )
-    err_console.print(f"added {username} ({', '.join(sorted(roles))})")

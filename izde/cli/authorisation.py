@@ -30,6 +30,9 @@ def _print(view: AuthorisationView, as_json: bool) -> None:
     out.print(f"window {view.starts_at.isoformat()} .. {view.ends_at.isoformat()}")
     out.print(f"live: {view.covers_live}; recorded: {view.covers_recorded}; FRIA recorded: {view.fria_recorded}")
     out.print(f"cameras: {', '.join(view.cameras)}; persons: {len(view.persons)}")
+    if view.fria is not None:
+        f = view.fria
+        out.print(f"FRIA by {f.recorded_by} at {f.recorded_at.isoformat()}: {f.summary}", markup=False, highlight=False)
 
 
 @app.command("request")

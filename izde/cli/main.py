@@ -21,6 +21,7 @@ from izde.cli import (
     serve,
     threshold,
     threshold_change,
+    users,
     watch,
     watchlist,
 )
@@ -59,7 +60,7 @@ app.command("init")(account.init)
 app.command("login")(account.login)
 app.command("logout")(account.logout)
 app.command("whoami")(account.whoami)
-app.add_typer(account.users_app, name="users")
+app.add_typer(users.app, name="users")
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(authorisation.app, name="auth")
 app.add_typer(alerts.app, name="alerts")

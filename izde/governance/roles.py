@@ -151,8 +151,13 @@ def live_allowed(actor: Actor) -> Decision:
     return d
 
 
+def decision(actor: Actor, action: Action) -> Decision:
+    """The full policy for ``action``: the roles, and for live identification the organisation too."""
+    return live_allowed(actor) if action is Action.WATCH_LIVE else decide(actor, action)
+
+
 def authorize(actor: Actor, action: Action) -> None:
     """The central check. Raises :class:`PermissionDenied` saying what is missing."""
-    d = live_allowed(actor) if action is Action.WATCH_LIVE else decide(actor, action)
+    d = decision(actor, action)
     if not d.allowed:
         raise PermissionDenied(f"{actor.username} may not {action.value}: {d.reason}")

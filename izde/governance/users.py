@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from izde.errors import Conflict, InvalidInput, IzdeError
@@ -40,6 +40,15 @@ def parse_roles(values: Iterable[str]) -> frozenset[Role]:
     if not roles:
         raise InvalidInput("a user needs at least one role", "roles: " + ", ".join(r.value for r in Role))
     return frozenset(roles)
+
+
+def roles_of(user: User) -> frozenset[Role]:
+    return frozenset(Role(r) for r in user.roles.split(",") if r)
+
+
+def roles_text(roles: frozenset[Role]) -> str:
+    """The stored form: sorted, comma-separated role names."""
+    return ",".join(sorted(r.value for r in roles))
 
 
 def check_password(password: str) -> None:
@@ -81,7 +90,7 @@ def create_user(
         username=username,
         password_hash=_hasher.hash(password),
         organisation_id=organisation.id,
-        roles=",".join(sorted(r.value for r in roles)),
+        roles=roles_text(roles),
         active=True,
         created_at=datetime.now(UTC),
     )
@@ -93,13 +102,12 @@ def create_user(
 def actor_of(session: Session, user: User) -> Actor:
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
-    return Actor(
-        user.id,
-        user.username,
-        frozenset(Role(r) for r in user.roles.split(",") if r),
-        org.name,
-        org.law_enforcement,
-    )
+    return Actor(user.id, user.username, roles_of(user), org.name, org.law_enforcement)
+
+
+def set_password(user: User, password: str) -> None:
+    check_password(password)
+    user.password_hash = _hasher.hash(password)
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
@@ -136,10 +144,16 @@ def actor_for_token(session: Session, token: str) -> Actor:
     row = session.scalar(select(Token).where(Token.token_hash == _digest(token.strip())))
     if row is None or row.revoked or row.expires_at <= datetime.now(UTC):
         raise AuthenticationFailed("not logged in, or the session expired", "log in with 'izde login'")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    actor = active_actor(session, row.user_id)
+    if actor is None:
         raise AuthenticationFailed("this account is disabled")
-    return actor_of(session, user)
+    return actor
+
+
+def active_actor(session: Session, user_id: str) -> Actor | None:
+    """The user as they stand now (current roles and organisation), or None once their account is disabled."""
+    user = session.get(User, user_id)
+    return actor_of(session, user) if user is not None and user.active else None
 
 
 def revoke_token(session: Session, token: str) -> bool:
@@ -148,3 +162,13 @@ def revoke_token(session: Session, token: str) -> bool:
         return False
     row.revoked = True
     return True
+
+
+def revoke_user_tokens(session: Session, user_id: str) -> int:
+    """End every unexpired session and token of a user at once; returns how many there were."""
+    result = session.execute(
+        update(Token)
+        .where(Token.user_id == user_id, Token.revoked.is_(False), Token.expires_at > datetime.now(UTC))
+        .values(revoked=True)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -23,8 +23,19 @@ from izde.store.models import (
     AuthorisationCamera,
     AuthorisationPerson,
     FriaRecord,
+    User,
     WatchRun,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class FriaView:
+    """The newest recorded impact assessment of an authorisation: what it says, who recorded it and when."""
+
+    summary: str
+    document_sha256: str | None
+    recorded_by: str  # user name
+    recorded_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,21 @@ class AuthorisationView:
     persons: tuple[str, ...]
     cameras: tuple[str, ...]
     fria_recorded: bool
+    fria: FriaView | None = None
+
+
+def latest_fria(session: Session, authorisation_id: str) -> FriaView | None:
+    row = session.execute(
+        select(FriaRecord, User.username)
+        .outerjoin(User, User.id == FriaRecord.recorded_by)
+        .where(FriaRecord.authorisation_id == authorisation_id)
+        .order_by(FriaRecord.recorded_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    record, username = row
+    return FriaView(record.summary, record.document_sha256, username or record.recorded_by, record.recorded_at)
 
 
 def find_authorisation(session: Session, ref: str) -> Authorisation:
@@ -201,4 +227,5 @@ class AuthorisationService(Core):
             tuple(sorted(s.persons)),
             tuple(sorted(s.cameras)),
             s.has_fria,
+            latest_fria(session, a.id) if s.has_fria else None,
         )

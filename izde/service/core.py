@@ -164,24 +164,6 @@ class Core:
                 law_enforcement=law_enforcement,
             )
 
-    def add_user(
-        self, username: str, password: str, roles: frozenset[Role], organisation: str, law_enforcement: bool | None
-    ) -> str:
-        self.require(Action.USER_ADMIN)
-        with self.db.session() as session:
-            org = users.get_or_create_organisation(session, organisation, law_enforcement)
-            user = users.create_user(session, username, password, roles, org)
-            self.audit(
-                session,
-                "user.add",
-                "user",
-                user.id,
-                username=user.username,
-                roles=sorted(r.value for r in roles),
-                organisation=org.name,
-            )
-            return user.id
-
 
 def token_from_environment(settings: Settings) -> str | None:
     """``IZDE_TOKEN`` for scripts, else the file ``izde login`` wrote."""

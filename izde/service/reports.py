@@ -19,7 +19,7 @@ from izde.governance.audit_verify import verify
 from izde.governance.risk import Classification, Deployment, classify
 from izde.governance.roles import Action, Actor, PermissionDenied
 from izde.service.audit import entries
-from izde.service.authorisations import find_authorisation, scope_of
+from izde.service.authorisations import find_authorisation, latest_fria, scope_of
 from izde.service.settings import SettingsService
 from izde.store import runs as run_store
 from izde.store.models import (
@@ -27,7 +27,6 @@ from izde.store.models import (
     AlertReview,
     Authorisation,
     FaceCount,
-    FriaRecord,
     Organisation,
     Person,
     ReferencePhoto,
@@ -265,9 +264,7 @@ class ReportService(SettingsService):
             for r in runs:
                 faces[r.camera] += r.faces_seen
                 tracks[r.camera] += r.tracks_seen
-            record = session.scalar(
-                select(FriaRecord).where(FriaRecord.authorisation_id == a.id).order_by(FriaRecord.recorded_at.desc())
-            )
+            record = latest_fria(session, a.id)
             starts = [r.started_at for r in runs]
             pack = fria.build(
                 fria.FriaInputs(

@@ -13,8 +13,9 @@ import numpy as np
 from sqlalchemy import delete, select
 
 from izde.errors import InvalidInput
+from izde.governance import users
 from izde.governance.authorisations import Scope, session_allowed, stop_reason
-from izde.governance.roles import Action, PermissionDenied
+from izde.governance.roles import Action, Actor, PermissionDenied, decision
 from izde.pipeline.run import Progress, run_source
 from izde.pipeline.sources import SourceStats, open_source, parse_source
 from izde.pipeline.watcher import AlertEvent, WatchCounters, Watcher
@@ -35,7 +36,7 @@ from izde.watchlist.index import Gallery, Index, with_mean_templates
 log = logging.getLogger(__name__)
 
 COUNTER_FLUSH_S = 30.0  # how often a long run writes its aggregate counters
-RECHECK_S = 10.0  # how often a running session re-reads its authorisation and the watchlist
+RECHECK_S = 10.0  # how often a running session re-reads its authorisation, the watchlist and its operator
 
 AlertCallback = Callable[[AlertView], None]
 # Called once the run is recorded, with its id and the source's live counters (frames read and dropped).
@@ -203,15 +204,18 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
             if progress is not None:
                 progress(frame, c)
 
+        withdrawn: str | None = None  # why the operator may no longer watch, from the last recheck
+
         def guard(frame: Frame) -> str | None:
             footage_time = frame.wall_time if live else footage_start + timedelta(seconds=frame.position_s)
             if time.monotonic() - flushed["checked"] >= RECHECK_S:
-                nonlocal scope
+                nonlocal scope, withdrawn
                 scope = self._scope(scope.id)
                 # Entries that expired or were removed stop matching at once.
                 watcher.gallery = self._gallery(scope.persons)[0]
+                withdrawn = self._may_still_watch(actor, live)
                 flushed["checked"] = time.monotonic()
-            return stop_reason(scope, footage_time, datetime.now(UTC))
+            return withdrawn or stop_reason(scope, footage_time, datetime.now(UTC))
 
         status, error, reason = runs.RunStatus.FAILED, None, None
         try:
@@ -293,6 +297,16 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
             on_alert=on_alert,
             on_start=on_start,
         )
+
+    def _may_still_watch(self, actor: Actor, live: bool) -> str | None:
+        """Why the user who started a running session may no longer run it, or None. A leaver's account is
+        disabled and their sessions stop with it; so do they when the role is taken away."""
+        with self.db.session(readonly=True) as session:
+            current = users.active_actor(session, actor.user_id)
+        if current is None:
+            return f"the account of {actor.username} was disabled"
+        d = decision(current, Action.WATCH_LIVE if live else Action.WATCH_RECORDED)
+        return None if d.allowed else f"{actor.username} may no longer watch: {d.reason}"
 
     def _discard_rejected(self, run_id: str, scope_id: str) -> int:
         """Alerts raised after a rejection but before the session noticed it go the same way as the rest."""

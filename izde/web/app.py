@@ -22,6 +22,7 @@ from izde.web import (
     routes_cameras,
     routes_governance,
     routes_persons,
+    routes_users,
 )
 from izde.web.deps import WebState
 from izde.web.sessions import SessionManager
@@ -88,7 +89,14 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     app.include_router(auth.public)
     app.include_router(auth.router)
-    for module in (routes_persons, routes_authorisations, routes_cameras, routes_alerts, routes_governance):
+    for module in (
+        routes_persons,
+        routes_authorisations,
+        routes_cameras,
+        routes_alerts,
+        routes_governance,
+        routes_users,
+    ):
         app.include_router(module.router)
     app.include_router(console.public)
     app.include_router(console.router)

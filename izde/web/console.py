@@ -4,6 +4,7 @@ the page's script calling the JSON API (with the CSRF token), so there is one wr
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from izde.errors import IzdeError
 from izde.governance.login_limit import TooManyFailedLogins
-from izde.governance.roles import Role
+from izde.governance.roles import Action, Actor, Role, decision
 from izde.governance.users import AuthenticationFailed
 from izde.web import auth
 from izde.web.deps import COOKIE, CSRF_FIELD, RequestIzde, Service, State, credentials, web_state
@@ -28,8 +29,15 @@ router = APIRouter(include_in_schema=False)
 
 
 def _local(path: str | None) -> str:
-    """Only paths on this site: never an open redirect to another one."""
-    return path if path and path.startswith("/") and not path.startswith("//") and "\\" not in path else "/alerts"
+    """Only paths on this site: never an open redirect to another one. Without one, the home page sends each
+    user to the first page their roles may see (administrators and curators have no alert queue)."""
+    return path if path and path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
+def _can(actor: Actor | None) -> Callable[[str], bool]:
+    """``can('fria.record')`` in templates: whether to show a control, by the same policy the service enforces
+    (the service still makes the check when the control is used)."""
+    return lambda action: actor is not None and decision(actor, Action(action)).allowed
 
 
 def page(request: Request, service: RequestIzde, name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -43,6 +51,7 @@ def page(request: Request, service: RequestIzde, name: str, code: int = 200, **c
         {
             "me": actor,
             "roles": roles,
+            "can": _can(actor),
             "csrf": state.csrf_token(token) if token else "",
             "csrf_field": CSRF_FIELD,
             "now": datetime.now(UTC),
@@ -198,3 +207,12 @@ def reports_page(request: Request, service: Service) -> Response:
 def threshold_page(request: Request, service: Service) -> Response:
     changes = service.threshold_changes()
     return page(request, service, "threshold.html", value=service.threshold(), changes=changes)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, service: Service) -> Response:
+    users = service.users()  # the permission check: others get the error page (403)
+    organisations = sorted({u.organisation for u in users})
+    return page(
+        request, service, "users.html", users=users, all_roles=[r.value for r in Role], organisations=organisations
+    )

@@ -25,10 +25,17 @@ from izde.web.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["governance"])
 
+SEQ_MAX = 2**63 - 1
+
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit_log(
-    service: Service, before: int | None = None, action: str | None = None, actor: str | None = None, limit: int = 100
+    service: Service,
+    # Bounded by the largest integer the databases store: a larger one is a client error, not a server one.
+    before: int | None = Query(None, ge=1, le=SEQ_MAX, description="Entries before this sequence number."),
+    action: str | None = None,
+    actor: str | None = None,
+    limit: int = 100,
 ) -> list[AuditOut]:
     """Audit entries newest first; page back with ``before`` (a sequence number). Reading is audited."""
     return [AuditOut.of(e) for e in service.audit_log(before=before, action=action, actor=actor, limit=limit)]

@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from izde.governance.authorisations import Objective
 from izde.governance.review import Decision
+from izde.governance.roles import Role
 from izde.service.auditlog import AuditView, SummaryReport
-from izde.service.authorisations import AuthorisationView
+from izde.service.authorisations import AuthorisationView, FriaView
 from izde.service.cameras import CameraView, RunView
 from izde.service.settings import ChangeView
+from izde.service.users import UserView
 from izde.service.views import AlertView, PersonView, PhotoView
 from izde.store.persons import PersonSummary
 
@@ -142,6 +144,18 @@ class FriaIn(_In):
     summary: str = Field(min_length=1, max_length=10000)
 
 
+class FriaOut(BaseModel):
+    summary: str
+    document_sha256: str | None
+    recorded_by: str = Field(description="The user name of who recorded it.")
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, f: FriaView) -> FriaOut:
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(f, from_attributes=True)
+
+
 class AuthorisationOut(BaseModel):
     id: str
     objective: str
@@ -159,6 +173,7 @@ class AuthorisationOut(BaseModel):
     persons: list[str]
     cameras: list[str]
     fria_recorded: bool
+    fria: FriaOut | None = Field(None, description="The newest recorded impact assessment.")
 
     @classmethod
     def of(cls, a: AuthorisationView) -> AuthorisationOut:
@@ -179,6 +194,7 @@ class AuthorisationOut(BaseModel):
             persons=list(a.persons),
             cameras=list(a.cameras),
             fria_recorded=a.fria_recorded,
+            fria=FriaOut.of(a.fria) if a.fria else None,
         )
 
 
@@ -376,3 +392,36 @@ class ReportsOut(BaseModel):
             },
             reports=links,
         )
+
+
+class UserIn(_In):
+    username: str = Field(min_length=2, max_length=63, description="Lower-case letters, digits, '.', '_' or '-'.")
+    password: str = Field(min_length=1, max_length=1000, description="At least 12 characters.")
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
+    organisation: str = Field(min_length=1, max_length=200)
+    law_enforcement: bool | None = Field(None, description="Only when the organisation is new.")
+
+
+class RolesIn(_In):
+    roles: list[Role] = Field(min_length=1, max_length=len(Role), description="The new roles, replacing the old.")
+
+
+class PasswordIn(_In):
+    password: str = Field(min_length=1, max_length=1000, description="At least 12 characters.")
+
+
+class UserOut(BaseModel):
+    """A user account as administrators see it: never a password hash or a token."""
+
+    id: str
+    username: str
+    roles: list[str]
+    organisation: str
+    active: bool = Field(description="False once disabled: no login, and every session and token refused.")
+    created_at: datetime
+    last_login: datetime | None
+
+    @classmethod
+    def of(cls, u: UserView) -> UserOut:
+        # Same field names as the service's view: let pydantic copy them.
+        return cls.model_validate(u, from_attributes=True)

@@ -87,6 +87,16 @@ def test_risk_show(deployment: Deployment) -> None:
     assert deployment.run("admin", "risk", "show", auth).exit_code == 5
 
 
+def test_auth_show_gives_the_recorded_impact_assessment(deployment: Deployment) -> None:
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([pid], ["c"], grant=False)  # the curator records "FRIA on file, ref F-1"
+    human = deployment.run("auditor", "auth", "show", auth)
+    assert human.exit_code == 0 and "FRIA by curator at " in human.stdout and "ref F-1" in human.stdout
+    (view,) = json_lines(deployment.run("op-a", "auth", "show", auth, "--json").stdout)
+    assert view["fria_recorded"] is True and view["fria"]["summary"] == "FRIA on file, ref F-1"
+    assert view["fria"]["recorded_by"] == "curator" and view["fria"]["document_sha256"] is None
+
+
 def test_purge_needs_admin(deployment: Deployment) -> None:
     r = deployment.run("admin", "purge", "--json")
     assert r.exit_code == 0, r.stderr

@@ -123,6 +123,11 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
         frozenset({"admin"}),
         lambda s, t: s.add_user("new-user", "short", frozenset({Role.OPERATOR}), "Police", None),
     ),
+    "users": (frozenset({"admin"}), lambda s, t: s.users()),
+    "disable_user": (frozenset({"admin"}), lambda s, t: s.disable_user(NOBODY)),
+    "enable_user": (frozenset({"admin"}), lambda s, t: s.enable_user(NOBODY)),
+    "set_roles": (frozenset({"admin"}), lambda s, t: s.set_roles(NOBODY, frozenset({Role.AUDITOR}))),
+    "reset_password": (frozenset({"admin"}), lambda s, t: s.reset_password(NOBODY, "a long enough password")),
 }
 
 # Public names that are not operations on personal data: logging in and out, first start, plumbing, and the

@@ -194,3 +194,24 @@ def test_an_urgent_session_stops_when_24_hours_pass_without_a_grant(
     assert rows(deployment.home, "select count(*) from alerts") == [(1,)]
     (stop,) = rows(deployment.home, "select details from audit_log where action = 'watch.stop'")
     assert "not granted within 24 hours" in str(stop[0])
+
+
+@pytest.mark.slow
+def test_disabling_the_operator_stops_their_running_session(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lin = deployment.enrol("Lin-Manuel Miranda", require_data(HAMILTON / "lin-manuel-miranda.png"))
+    auth = deployment.authorise([lin], ["stage"])
+    seen: list[AlertView] = []
+
+    def op_a_leaves(alert: AlertView) -> None:
+        seen.append(alert)
+        with Izde(home=deployment.home, token=deployment.tokens["admin"]) as admin:
+            admin.disable_user("op-a")
+
+    report = watch_clip_rechecking(deployment, monkeypatch, auth, op_a_leaves)
+    assert len(seen) == 1
+    assert report.status == "stopped" and report.stop_reason == "the account of op-a was disabled"
+    assert report.frames_read < 275
+    # What was found before stays for review by the other operators.
+    assert rows(deployment.home, "select count(*) from alerts") == [(1,)]

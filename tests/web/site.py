@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from izde.api import Izde
 from izde.config import Settings
+from izde.web.deps import COOKIE
 from tests.cli.helpers import PASSWORD, USERS
 from tests.conftest import HAMILTON, require_data
 
@@ -50,6 +51,16 @@ class Site:
         r = self.call(user, method, path, **kw)
         assert r.status_code < 300, f"{method} {path} as {user}: {r.status_code} {r.text}"
         return r.json() if r.content else None
+
+    def console_session(self, user: str) -> tuple[dict[str, str], str]:
+        """The console's session cookie for ``user`` (logged in through the login form) and its pages' CSRF
+        token. Passed per request, so the client's own cookies stay as they were."""
+        r = self.client.post("/login", data={"username": user, "password": PASSWORD}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        jar = {COOKIE: r.cookies[COOKIE]}
+        self.client.cookies.clear()
+        page = self.client.get("/cameras", cookies=jar, headers={"Accept": "text/html"})
+        return jar, page.text.split('name="csrf-token" content="')[1].split('"')[0]
 
     def propose(self, name: str, photo: Path, user: str = "curator") -> httpx.Response:
         form = {

@@ -14,6 +14,8 @@ from tests.cli.helpers import PASSWORD
 from tests.conftest import HAMILTON, require_data
 from tests.web.site import Site
 
+HTML = {"Accept": "text/html"}
+
 
 def audit_actions(site: Site, **params: Any) -> list[str]:
     return [e["action"] for e in site.ok("auditor", "GET", "/api/v1/audit", params={"limit": 200, **params})]
@@ -82,7 +84,7 @@ def test_login_page_refuses_open_redirects(site: Site) -> None:
     r = site.client.post(
         "/login", data={"username": "op-a", "password": PASSWORD, "next": "//evil.example/x"}, follow_redirects=False
     )
-    assert r.headers["location"] == "/alerts"
+    assert r.headers["location"] == "/"  # the home page, which sends each role to its first page
     site.client.cookies.clear()
 
 
@@ -257,3 +259,24 @@ def test_oversight_endpoints_for_auditors(site: Site) -> None:
     assert missing.status_code == 404 and "authorisation" in missing.json()["error"]
     bad = site.call("auditor", "GET", "/api/v1/reports/transparency", params={"from": "yesterday", "to": "x"})
     assert bad.status_code == 422
+    huge = site.call("auditor", "GET", "/api/v1/audit", params={"before": 2**63})  # past any database's integers
+    assert huge.status_code == 422 and "before" in huge.json()["error"]
+
+
+def test_authorisation_page_shows_the_recorded_impact_assessment(site: Site) -> None:
+    person = site.enrol("Obama", HAMILTON / "obama.jpg")
+    auth = site.authorise([person], ["gate"], grant=False, fria=False)
+    jar, csrf = site.console_session("approver")
+    before = site.client.get(f"/authorisations/{auth}", cookies=jar, headers=HTML).text
+    assert 'id="fria-missing"' in before and 'id="fria-form"' in before
+    summary = "FRIA 2026-31, filed with the DPO; residual risk low"
+    recorded = site.client.post(
+        f"/api/v1/authorisations/{auth}/fria", json={"summary": summary}, cookies=jar, headers={CSRF_HEADER: csrf}
+    )
+    assert recorded.status_code == 200 and recorded.json()["fria"]["recorded_by"] == "approver"
+    after = site.client.get(f"/authorisations/{auth}", cookies=jar, headers=HTML).text
+    assert summary in after and 'id="fria-by">approver<' in after
+    # Roles that may not record one see it, without the form.
+    op_jar, _ = site.console_session("op-a")
+    shown = site.client.get(f"/authorisations/{auth}", cookies=op_jar, headers=HTML).text
+    assert summary in shown and 'id="fria-form"' not in shown

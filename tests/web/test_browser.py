@@ -1,5 +1,6 @@
 """The review console in a real browser (Debian's Chromium driven by Playwright): an alert raised by a real
-run on the Hamilton clip is confirmed by operator A, then by operator B, and shows as confirmed."""
+run on the Hamilton clip is confirmed by operator A, then by operator B, and shows as confirmed; an administrator
+disables a leaver, whose open session ends at once; an approver records an impact assessment."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.cli.helpers import PASSWORD
+from tests.conftest import HAMILTON
 from tests.web.conftest import make_settings
 from tests.web.live import live_server
 from tests.web.site import Site, init_users
@@ -43,14 +45,14 @@ def browser() -> Iterator[Browser]:
             b.close()
 
 
-def log_in(browser: Browser, base: str, user: str) -> Page:
+def log_in(browser: Browser, base: str, user: str, lands_on: str = "/alerts") -> Page:
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base)
     page = context.new_page()
     page.goto("/login")
     page.get_by_label("User name").fill(user)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/alerts")
+    page.wait_for_url("**" + lands_on)
     return page
 
 
@@ -98,3 +100,71 @@ def test_two_operators_confirm_an_alert_from_a_real_run(browser: Browser, tmp_pa
         b.goto("/alerts")
         assert "confirmed" in b.locator("#alert-queue tbody tr").first.inner_text()
         b.screenshot(path=ARTIFACTS / "6-queue-confirmed.png")
+
+
+def test_admin_disables_a_leaver_whose_session_ends_at_once(browser: Browser, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    settings = make_settings(tmp_path / "home", None)
+    init_users(settings)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        site = Site(settings, client)
+        site.login_all()
+        leaver = log_in(browser, base, "op-b")
+
+        admin = log_in(browser, base, "admin", lands_on="/cameras")
+        admin.on("dialog", lambda dialog: dialog.accept())  # "Disable op-b? ..."
+        admin.get_by_role("link", name="Users").click()
+        admin.wait_for_url("**/users")
+        row = admin.locator('tr[data-user="op-b"]')
+        assert row.locator(".status").inner_text() == "active"
+        admin.screenshot(path=ARTIFACTS / "7-users.png", full_page=True)
+        row.get_by_role("button", name="Disable op-b").click()
+        admin.wait_for_selector('tr[data-user="op-b"] .status-disabled')
+        admin.screenshot(path=ARTIFACTS / "8-users-op-b-disabled.png", full_page=True)
+
+        # op-b's open page: the next request is refused and goes to the login page, where op-b cannot log in.
+        leaver.reload()
+        leaver.wait_for_url("**/login?next=/alerts")
+        leaver.get_by_label("User name").fill("op-b")
+        leaver.get_by_label("Password").fill(PASSWORD)
+        leaver.get_by_role("button", name="Log in").click()
+        assert "wrong user name or password" in leaver.locator(".error").inner_text()
+        leaver.screenshot(path=ARTIFACTS / "9-op-b-refused.png")
+
+        # The other forms on the page: a new user, and new roles for op-a.
+        admin.get_by_label("User name").fill("op-c")
+        admin.get_by_label("Password (12 characters or more)").fill(PASSWORD)
+        admin.locator("#add-user").get_by_label("operator").check()
+        admin.locator("#add-user").get_by_role("button", name="Add user").click()
+        admin.wait_for_selector('tr[data-user="op-c"]')
+        op_a = admin.locator('tr[data-user="op-a"]')
+        op_a.get_by_text("Roles", exact=True).click()
+        op_a.get_by_label("auditor").check()
+        op_a.get_by_role("button", name="Set roles of op-a").click()
+        admin.wait_for_function(
+            "document.querySelector('tr[data-user=op-a] .roles').textContent === 'auditor, operator'"
+        )
+        assert site.ok("op-a", "GET", "/api/v1/auth/me")["roles"] == ["auditor", "operator"]
+
+
+def test_an_approver_records_the_impact_assessment_on_the_authorisation_page(browser: Browser, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    settings = make_settings(tmp_path / "home", None)
+    init_users(settings)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        site = Site(settings, client)
+        site.login_all()
+        person = site.enrol("Obama", HAMILTON / "obama.jpg")
+        auth = site.authorise([person], ["gate"], grant=False, fria=False)
+        approver = log_in(browser, base, "approver", lands_on="/watchlist")
+        approver.goto(f"/authorisations/{auth}")
+        assert approver.locator("#fria-status").inner_text() == "not recorded"
+        summary = "FRIA 2026-31 on file with the data protection officer; residual risk low"
+        approver.get_by_label("Summary").fill(summary)
+        approver.get_by_role("button", name="Record the impact assessment").click()
+        approver.wait_for_selector("#fria-summary")
+        assert approver.locator("#fria-summary").inner_text() == summary
+        assert approver.locator("#fria-by").inner_text() == "approver"
+        assert approver.locator("#fria-status").inner_text() == "recorded"
+        approver.screenshot(path=ARTIFACTS / "10-authorisation-fria-recorded.png", full_page=True)
+        assert site.ok("curator", "GET", f"/api/v1/authorisations/{auth}")["fria"]["summary"] == summary

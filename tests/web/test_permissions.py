@@ -12,10 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from izde.api import Izde
+from izde.governance.roles import Role
 from izde.store import alerts as alert_store
 from izde.store import runs as run_store
 from izde.vision.images import encode_jpeg, read_image_file
 from izde.web.app import create_app
+from tests.cli.helpers import PASSWORD
 from tests.conftest import HAMILTON
 from tests.web.conftest import make_settings
 from tests.web.site import ROLES, Site, init_users
@@ -26,6 +28,7 @@ OPS = frozenset({"op-a", "op-b"})
 CURATE = frozenset({"curator"})
 APPROVE = frozenset({"approver"})
 AUDIT = frozenset({"auditor"})
+ADMIN = frozenset({"admin"})
 READ_AUTH = frozenset({"curator", "approver", "op-a", "op-b", "auditor"})
 WATCHLIST = frozenset({"curator", "approver", "op-a", "op-b"})
 
@@ -39,6 +42,7 @@ class World:
     authorisation: str  # requested
     alert: str
     change: str  # proposed threshold change
+    leaver: str  # a user for the administrators' routes to change
 
 
 def tiny_jpeg() -> bytes:
@@ -83,7 +87,9 @@ def world(backend_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> 
                 quality=0.8,
                 evidence_jpeg=tiny_jpeg(),
             ).id
-        yield site, World(person, proposed, removable, photo, authorisation, alert, change)
+        with Izde(settings, token=site.tokens["admin"]) as admin:
+            admin.add_user("leaver", PASSWORD, frozenset({Role.OPERATOR}), "Police", None)
+        yield site, World(person, proposed, removable, photo, authorisation, alert, change, "leaver")
 
 
 def upload(w: World) -> dict[str, Any]:
@@ -107,6 +113,8 @@ AUTH_BODY = {
     "covers_recorded": True,
     "cameras": ["stage"],
 }
+
+NEW_USER = {"username": "newcomer", "password": PASSWORD, "roles": ["operator"], "organisation": "Police"}
 
 Case = tuple[str, str, Callable[[World], dict[str, Any]], frozenset[str]]
 nothing: Callable[[World], dict[str, Any]] = lambda w: {}  # noqa: E731
@@ -167,6 +175,12 @@ MATRIX: list[Case] = [
     ),
     ("GET", "/api/v1/reports/fria", lambda w: {"params": {"authorisation": "f" * 32}}, CURATE | APPROVE | AUDIT),
     ("DELETE", "/api/v1/persons/{removable}", nothing, CURATE | APPROVE),
+    ("GET", "/api/v1/users", nothing, ADMIN),
+    ("POST", "/api/v1/users", lambda w: {"json": NEW_USER}, ADMIN),
+    ("POST", "/api/v1/users/{leaver}/disable", nothing, ADMIN),
+    ("POST", "/api/v1/users/{leaver}/enable", nothing, ADMIN),
+    ("PUT", "/api/v1/users/{leaver}/roles", lambda w: {"json": {"roles": ["auditor"]}}, ADMIN),
+    ("POST", "/api/v1/users/{leaver}/password", lambda w: {"json": {"password": "a long enough password"}}, ADMIN),
 ]
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
 

@@ -27,10 +27,13 @@ function formBody(form) {
     const type = el.dataset.type;
     if (type === "bool") { body[el.name] = el.checked; continue; }
     if (type === "list") { body[el.name] = Array.from(el.selectedOptions).map((o) => o.value); continue; }
+    // Checkboxes sharing a name (roles): the values of those ticked, as one list.
+    if (type === "checks") { body[el.name] = body[el.name] || []; if (el.checked) body[el.name].push(el.value); continue; }
     if (el.value === "") continue;
     if (type === "csv") body[el.name] = el.value.split(",").map((s) => s.trim()).filter(Boolean);
     else if (type === "number") body[el.name] = Number(el.value);
     else if (type === "datetime") body[el.name] = new Date(el.value).toISOString();
+    else if (type === "json") body[el.name] = JSON.parse(el.value);  // a choice of true/false/null
     else body[el.name] = el.value;
   }
   return body;
