@@ -18,6 +18,10 @@ r = json.load(open(sys.argv[1]))
 print("providers used:", r["providers"])
 for d in r["descriptor"]:
     print(f"batch {d['batch']:4d}: {d['onnx_faces_per_s']:9.0f} descriptors/s ({d['onnx_ms_per_face']:.3f} ms/face)")
+print("max L2 distance of descriptors to the CPU provider's:", r.get("max_l2_vs_cpu_provider"))
 for m in r["mmod"]:
-    print(f"MMOD {m['size']}: {m['onnx_ms']:.1f} ms/image")
+    print(
+        f"MMOD {m['size']}: {m['onnx_ms']:.1f} ms/image; same boxes as on the CPU: "
+        f"{m.get('same_boxes_as_cpu_provider')}, max score difference {m.get('max_score_diff_vs_cpu_provider')}"
+    )
 PY

@@ -131,8 +131,14 @@ def run_benchmark(
                 "speedup": dlib_ms / onnx_ms,
             }
         result["descriptor"].append(row)
+    on_cpu = emb.providers[0] == "CPUExecutionProvider"
+    if not on_cpu:
+        # The same network on another provider must give the same numbers: checked where it is timed.
+        reference = OnnxEmbedder(device="cpu").embed(base)
+        result["max_l2_vs_cpu_provider"] = float(np.linalg.norm(emb.embed(base) - reference, axis=1).max())
     if with_mmod:
         det = OnnxMmodDetector(upsample=0, device=dev)
+        cpu_det = None if on_cpu else OnnxMmodDetector(upsample=0, device="cpu")
         dlib_det: Any = None
         if with_dlib:
             import dlib
@@ -148,6 +154,11 @@ def run_benchmark(
                 "onnx_ms": onnx_ms,
                 "faces": len(det.detect(img)),
             }
+            if cpu_det is not None:
+                ours, ref = det.detect(img), cpu_det.detect(img)
+                same = ours.boxes.shape == ref.boxes.shape and bool((ours.boxes == ref.boxes).all())
+                diff = float(np.abs(ours.scores - ref.scores).max(initial=0.0)) if same else None
+                mrow |= {"same_boxes_as_cpu_provider": same, "max_score_diff_vs_cpu_provider": diff}
             if dlib_det is not None:
                 # No warm-up: a 1080p frame costs dlib ~10-20 s, and it has no lazy start-up cost.
                 t = time.perf_counter()
