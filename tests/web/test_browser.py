@@ -4,6 +4,7 @@ disables a leaver, whose open session ends at once; an approver records an impac
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,18 @@ pytestmark = [
 ]
 
 
+@contextlib.contextmanager
+def console_site(tmp_path: Path) -> Iterator[tuple[str, Site]]:
+    """A live server on a new deployment with every test user logged in through the API: (base URL, site)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    settings = make_settings(tmp_path / "home", None)
+    init_users(settings)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        site = Site(settings, client)
+        site.login_all()
+        yield base, site
+
+
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
@@ -57,13 +70,7 @@ def log_in(browser: Browser, base: str, user: str, lands_on: str = "/alerts") ->
 
 
 def test_two_operators_confirm_an_alert_from_a_real_run(browser: Browser, tmp_path: Path) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    settings = make_settings(tmp_path / "home", None)
-    init_users(settings)
-    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
-        site = Site(settings, client)
-        site.login_all()
-
+    with console_site(tmp_path) as (base, site):
         a = log_in(browser, base, "op-a")
         a.screenshot(path=ARTIFACTS / "1-queue-empty.png")
         a.wait_for_function("document.getElementById('live').textContent.includes('connected')")
@@ -103,12 +110,7 @@ def test_two_operators_confirm_an_alert_from_a_real_run(browser: Browser, tmp_pa
 
 
 def test_admin_disables_a_leaver_whose_session_ends_at_once(browser: Browser, tmp_path: Path) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    settings = make_settings(tmp_path / "home", None)
-    init_users(settings)
-    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
-        site = Site(settings, client)
-        site.login_all()
+    with console_site(tmp_path) as (base, site):
         leaver = log_in(browser, base, "op-b")
 
         admin = log_in(browser, base, "admin", lands_on="/cameras")
@@ -148,12 +150,7 @@ def test_admin_disables_a_leaver_whose_session_ends_at_once(browser: Browser, tm
 
 
 def test_an_approver_records_the_impact_assessment_on_the_authorisation_page(browser: Browser, tmp_path: Path) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    settings = make_settings(tmp_path / "home", None)
-    init_users(settings)
-    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
-        site = Site(settings, client)
-        site.login_all()
+    with console_site(tmp_path) as (base, site):
         person = site.enrol("Obama", HAMILTON / "obama.jpg")
         auth = site.authorise([person], ["gate"], grant=False, fria=False)
         approver = log_in(browser, base, "approver", lands_on="/watchlist")
