@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from izde.governance.roles import PermissionDenied
+from izde.governance.users import AuthenticationFailed
 from izde.web.deps import RequestIzde, WebState
 from izde.web.schemas import AlertOut
 
 POLL_S = 1.0
 KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
-RECHECK_S = 30.0  # how often the token is checked again: a logged-out or expired session stops receiving
+RECHECK_S = 5.0  # how often the token is checked again: a logged-out, disabled or expired user stops receiving
+# alerts within seconds; one indexed token lookup per open feed, so the cost is negligible
 
 
 def parse_last_event_id(value: str | None) -> datetime | None:
@@ -50,10 +53,17 @@ async def alert_events(
     while not state.stopping.is_set():
         if await request.is_disconnected():
             return
-        if time.monotonic() - last_check > RECHECK_S:
-            await run_in_threadpool(service.use_token, token)  # raises (ends the stream) once it is invalid
-            last_check = time.monotonic()
-        for alert in await run_in_threadpool(service.alert_feed, after):
+        try:
+            if time.monotonic() - last_check > RECHECK_S:
+                await run_in_threadpool(service.use_token, token)
+                last_check = time.monotonic()
+            alerts = await run_in_threadpool(service.alert_feed, after)
+        except (AuthenticationFailed, PermissionDenied) as e:
+            # Logged out, disabled, expired or no longer allowed: say so and close the stream cleanly (an
+            # exception here would leave the response half-sent and the connection open).
+            yield json_event("end", {"reason": str(e)})
+            return
+        for alert in alerts:
             after = alert.created_at
             payload = AlertOut.of(alert).model_dump_json()
             yield event("alert", payload, alert.created_at.isoformat())

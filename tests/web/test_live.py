@@ -92,3 +92,31 @@ def test_alert_feed_and_webhook_outbox_survive_a_receiver_outage(backend_url: st
             "link",
         }  # no image, no descriptor, no name
         assert len(body) < 1000
+
+
+def test_the_alert_feed_of_a_disabled_user_ends_within_seconds(tmp_path: Path) -> None:
+    from izde.web import sse
+
+    settings = make_settings(tmp_path / "home", None)
+    init_users(settings)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        site = Site(settings, client)
+        site.login_all()
+        ended = threading.Event()
+        last: list[str] = []
+
+        def listen() -> None:
+            with httpx.stream("GET", f"{base}/api/v1/alerts/stream", headers=site.auth("op-b"), timeout=120) as r:
+                assert r.status_code == 200
+                last.extend(line for line in r.iter_lines() if line.startswith(("event: ", "data: ")))
+            ended.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        time.sleep(1.5)
+        assert not ended.is_set()  # the feed stays open while op-b may receive alerts
+        r = client.post("/api/v1/users/op-b/disable", headers=site.auth("admin"))
+        assert r.status_code == 200, r.text
+        assert ended.wait(sse.RECHECK_S + sse.POLL_S + 5), "the disabled user's feed kept running"
+        assert last[-2] == "event: end" and "not logged in" in last[-1]
+        again = client.get("/api/v1/alerts/stream", headers=site.auth("op-b"))
+        assert again.status_code == 401
