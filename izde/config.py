@@ -184,6 +184,14 @@ class WebSettings(_Strict):
         True, description="Mark the session cookie Secure (HTTPS only). Turn off only for tests on localhost."
     )
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest accepted photo upload.")
+    max_sessions: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Most watch sessions this server runs at once (none: no limit). Size it with 'izde bench capacity': "
+            "more live cameras than the machine can analyse in real time make every one of them drop frames."
+        ),
+    )
     webhooks: tuple[WebhookTarget, ...] = Field((), description="Receivers notified of every new alert.")
     webhook_timeout_s: float = Field(5.0, gt=0, description="Time a receiver has to answer one delivery.")
     webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles on each failed attempt.")

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from izde.errors import NotFound
+from izde.errors import Conflict, NotFound
 from izde.governance.roles import Action
 from izde.pipeline.sources import SourceStats
 from izde.pipeline.watcher import WatchCounters
@@ -88,12 +88,35 @@ class SessionManager:
     def __init__(self, state: WebState | None = None) -> None:
         self.state = state
         self._sessions: dict[str, WatchSession] = {}
+        self._starting = 0  # slots taken by starts still in progress, so two starts cannot both pass the limit
         self._lock = threading.Lock()
 
     def start(
         self, service: RequestIzde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
     ) -> WatchSession:
         """Start a worker and wait until its run is recorded, so that refusals reach the caller as errors."""
+        assert self.state is not None and service.actor is not None
+        self._reserve(self.state.settings.web.max_sessions)
+        try:
+            return self._start(service, camera, authorisation, recorded_at, fps)
+        finally:
+            with self._lock:
+                self._starting -= 1
+
+    def _reserve(self, limit: int | None) -> None:
+        with self._lock:
+            running = sum(not s.finished for s in self._sessions.values())
+            if limit is not None and running + self._starting >= limit:
+                raise Conflict(
+                    f"this server already runs {running} watch session(s), its limit (web.max_sessions = {limit})",
+                    "stop a session first, or raise web.max_sessions if 'izde bench capacity' says the machine "
+                    "can analyse more cameras in real time",
+                )
+            self._starting += 1
+
+    def _start(
+        self, service: RequestIzde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
+    ) -> WatchSession:
         assert self.state is not None and service.actor is not None
         settings = service.settings
         if fps is not None:
