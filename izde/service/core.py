@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +23,8 @@ from izde.store.db import Database
 from izde.store.models import User
 from izde.vision.stack import VisionStack, build_stack
 
+TOKEN_RECHECK_S = 5.0  # how long a token-holding service trusts the roles it read; one indexed lookup per check
+
 
 class Core:
     """One data directory (database, photos, evidence), its audit key, and who is acting."""
@@ -39,6 +42,8 @@ class Core:
         self._stack: VisionStack | None = None
         self._key: bytes | None = None
         self.actor: Actor | None = None
+        self._token: str | None = None
+        self._token_checked = 0.0
         if token:
             self.use_token(token)
 
@@ -79,6 +84,8 @@ class Core:
 
     def require(self, action: Action) -> Actor:
         """The central permission check for the acting user; every personal-data operation starts here."""
+        if self._token is not None and time.monotonic() - self._token_checked >= TOKEN_RECHECK_S:
+            self.use_token(self._token)  # a long-lived object sees a logout, a disabled account or new roles
         if self.actor is None:
             raise AuthenticationFailed("not logged in", "log in with 'izde login' (or pass a token)")
         try:
@@ -105,9 +112,11 @@ class Core:
         audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
 
     def use_token(self, token: str) -> Actor:
+        self.actor = self._token = None  # an invalid token leaves nobody acting, never the previous user
         with self.db.session(readonly=True) as session:
-            self.actor = users.actor_for_token(session, token)
-        return self.actor
+            actor = users.actor_for_token(session, token)
+        self.actor, self._token, self._token_checked = actor, token, time.monotonic()
+        return actor
 
     def login(self, username: str, password: str, *, address: str = LOCAL_ADDRESS) -> str:
         """Check the password and open a session; returns its token.
