@@ -125,10 +125,12 @@ def _measure_detector(r: dict[str, Any], key: str, det: Any, frames: list[Image]
 
 
 def _onnx_mmod(settings: Settings, upsample: int) -> Any:
-    try:
-        from izde.vision.onnx_backend import OnnxMmodDetector
+    from izde.vision.stack import build_detector
 
-        return OnnxMmodDetector(upsample=upsample, device=settings.vision.onnx_device)
+    try:
+        return build_detector(
+            settings.vision.model_copy(update={"detector": "mmod", "detector_backend": "onnx"}), upsample
+        )
     except Exception:  # not installed or not buildable here: the stage is left out
         return None
 

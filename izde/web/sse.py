@@ -22,8 +22,6 @@ from izde.web.schemas import AlertOut
 
 POLL_S = 1.0
 KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
-RECHECK_S = 5.0  # how often the token is checked again: a logged-out, disabled or expired user stops receiving
-# alerts within seconds; one indexed token lookup per open feed, so the cost is negligible
 
 
 def parse_last_event_id(value: str | None) -> datetime | None:
@@ -45,22 +43,19 @@ def event(name: str, data: str, event_id: str | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-async def alert_events(
-    request: Request, state: WebState, service: RequestIzde, token: str, after: datetime
-) -> AsyncIterator[str]:
+async def alert_events(request: Request, state: WebState, service: RequestIzde, after: datetime) -> AsyncIterator[str]:
     yield "retry: 3000\n\n"
-    last_sent = last_check = time.monotonic()
+    last_sent = time.monotonic()
     while not state.stopping.is_set():
         if await request.is_disconnected():
             return
         try:
-            if time.monotonic() - last_check > RECHECK_S:
-                await run_in_threadpool(service.use_token, token)
-                last_check = time.monotonic()
+            # The service re-reads its token every few seconds (Core.require), so a logged-out, disabled or
+            # expired user, or one whose role was taken away, is refused here within seconds.
             alerts = await run_in_threadpool(service.alert_feed, after)
         except (AuthenticationFailed, PermissionDenied) as e:
-            # Logged out, disabled, expired or no longer allowed: say so and close the stream cleanly (an
-            # exception here would leave the response half-sent and the connection open).
+            # Say why and close the stream cleanly: an exception here would leave the response half-sent and
+            # the connection open.
             yield json_event("end", {"reason": str(e)})
             return
         for alert in alerts:

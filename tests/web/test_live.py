@@ -95,6 +95,7 @@ def test_alert_feed_and_webhook_outbox_survive_a_receiver_outage(backend_url: st
 
 
 def test_the_alert_feed_of_a_disabled_user_ends_within_seconds(tmp_path: Path) -> None:
+    from izde.service import core
     from izde.web import sse
 
     settings = make_settings(tmp_path / "home", None)
@@ -116,7 +117,7 @@ def test_the_alert_feed_of_a_disabled_user_ends_within_seconds(tmp_path: Path) -
         assert not ended.is_set()  # the feed stays open while op-b may receive alerts
         r = client.post("/api/v1/users/op-b/disable", headers=site.auth("admin"))
         assert r.status_code == 200, r.text
-        assert ended.wait(sse.RECHECK_S + sse.POLL_S + 5), "the disabled user's feed kept running"
+        assert ended.wait(core.TOKEN_RECHECK_S + sse.POLL_S + 5), "the disabled user's feed kept running"
         assert last[-2] == "event: end" and "not logged in" in last[-1]
         again = client.get("/api/v1/alerts/stream", headers=site.auth("op-b"))
         assert again.status_code == 401
