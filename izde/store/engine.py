@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,9 +36,25 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         # Off by default in SQLite; without it ON DELETE CASCADE (person removal) silently does nothing.
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL lets readers (``izde alerts``) run while a watch process writes.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _retry_while_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
     finally:
         cursor.close()
+
+
+def _retry_while_locked(statement: Any) -> None:
+    # SQLite answers "database is locked" at once, without its busy handler, to a connection that opens the
+    # database while the last other connection is cleaning up its WAL files on close (sqlite.org/wal.html#busy).
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _sqlite_begin(conn: Connection) -> None:
