@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from izde.api import Izde
 from izde.governance import audit_head
 from izde.governance.audit_verify import Problem, VerifyResult, verify
 from izde.governance.roles import PermissionDenied
 from izde.service.audit import entries, manifest_path
+from izde.store.models import AuditEntry
 from tests.governance.conftest import AUDITOR
 
 N = 10
@@ -52,19 +54,43 @@ def test_empty_chain_is_intact(service: Izde) -> None:
     assert check(service) == VerifyResult(True, 0)
 
 
-@pytest.mark.parametrize(
-    "column, value",
-    [
-        ("details", """'{"step":99}'"""),
-        ("actor", "'someone-else'"),
-        ("action", "'test.other'"),
-        ("subject_id", "'7'"),
-        ("prev_hash", "'" + "1" * 64 + "'"),
-    ],
-)
-def test_edited_entry_is_located(service: Izde, column: str, value: str) -> None:
+def changed(value: object) -> object:
+    """A different value of the same type and length, so the edit passes every constraint of the column."""
+    if isinstance(value, datetime):
+        return value + timedelta(microseconds=1)  # the smallest change both databases keep
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str) and value:
+        return value[:-1] + ("1" if value[-1] != "1" else "2")
+    if value is None:
+        return "x"
+    raise AssertionError(f"no edit is known for the value {value!r}: teach changed() its column's type")
+
+
+# Generated from the table, so a column added to the audit log is covered by these tests the day it is added.
+AUDIT_COLUMNS = [c.name for c in AuditEntry.__table__.columns]
+EDITS = [pytest.param(c, False, id=c) for c in AUDIT_COLUMNS if c != "seq"]
+EDITS += [pytest.param(c.name, True, id=f"{c.name}-null") for c in AuditEntry.__table__.columns if c.nullable]
+
+
+def test_every_audit_column_is_edited_below() -> None:
+    assert {"seq", "at", "actor", "action", "subject_type", "subject_id", "details", "prev_hash", "hash"} <= set(
+        AUDIT_COLUMNS
+    )
+    assert "seq" in {c.name for c in AuditEntry.__table__.primary_key}  # moved, not edited: the tests below
+
+
+@pytest.mark.parametrize("column, to_null", EDITS)
+def test_edited_entry_is_located(service: Izde, column: str, to_null: bool) -> None:
     append(service)
-    sql(service, f"UPDATE audit_log SET {column} = {value} WHERE seq = 5")
+    table = AuditEntry.__table__
+    with service.db.engine.begin() as conn:
+        old = conn.execute(select(table.c[column]).where(table.c.seq == 5)).scalar_one()
+        new = None if to_null else changed(old)
+        assert new != old
+        conn.execute(update(table).where(table.c.seq == 5).values({column: new}))
     r = check(service)
     assert not r.ok and kinds(r) == [(5, "edited")], r.problems
 
