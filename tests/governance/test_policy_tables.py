@@ -13,7 +13,17 @@ import pytest
 from izde.errors import Conflict
 from izde.governance.authorisations import URGENT_GRACE, Scope, Status, session_allowed, standing, stop_reason
 from izde.governance.review import CONFIRMATIONS_NEEDED, AlertState, Decision, PriorReview, next_state
-from izde.governance.roles import PermissionDenied
+from izde.governance.roles import (
+    ROLE_ACTIONS,
+    SYSTEM,
+    Action,
+    Actor,
+    PermissionDenied,
+    Role,
+    authorize,
+    decide,
+    decision,
+)
 from izde.service.watchlist import four_eyes
 
 # -- four eyes: nobody approves what they proposed -------------------------------------------------------------
@@ -189,3 +199,99 @@ def test_the_window_refusal_names_the_kind_of_time() -> None:
 )
 def test_stop_reason(scope: Scope, footage: datetime, now: datetime, reason: str | None) -> None:
     assert stop_reason(scope, footage, now) == reason
+
+
+# -- what an authorisation request may say -----------------------------------------------------------------------
+
+SPEC: dict[str, object] = {
+    "objective": "missing_person",
+    "issuing_authority": "District Court",
+    "reference": "R-1",
+    "starts_at": START,
+    "ends_at": END,
+    "covers_live": False,
+    "covers_recorded": True,
+    "persons": ("p1",),
+    "cameras": ("door",),
+}
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({}, None),
+        ({"objective": "serious_offence", "offence_code": "CC-105"}, None),
+        ({"objective": "serious_offence"}, "needs the offence code"),
+        ({"objective": "serious_offence", "offence_code": ""}, "needs the offence code"),
+        ({"objective": "crowd_monitoring"}, "objective"),
+        ({"starts_at": datetime(2026, 11, 1)}, "with a zone"),
+        ({"ends_at": datetime(2026, 12, 1)}, "with a zone"),
+        ({"ends_at": START}, "ends before it starts"),  # an empty window authorises nothing
+        ({"ends_at": START - TICK}, "ends before it starts"),
+        ({"ends_at": START + TICK}, None),
+        ({"covers_recorded": False}, "live footage, recorded footage or both"),
+        ({"covers_live": True, "covers_recorded": False}, None),
+        ({"cameras": ("door", " ")}, "camera names cannot be empty"),
+        ({"cameras": ()}, "at least 1"),
+        ({"persons": ()}, "at least 1"),
+        ({"issuing_authority": " "}, "at least 1"),
+        ({"reference": ""}, "at least 1"),
+        ({"surprise": 1}, "Extra inputs"),
+    ],
+)
+def test_authorisation_spec(change: dict[str, object], error: str | None) -> None:
+    from pydantic import ValidationError
+
+    from izde.governance.authorisations import AuthorisationSpec
+
+    if error is None:
+        spec = AuthorisationSpec.model_validate({**SPEC, **change})
+        assert spec.starts_at == SPEC["starts_at"] and spec.ends_at == change.get("ends_at", END)
+        assert spec.ends_at.tzinfo is not None
+    else:
+        with pytest.raises(ValidationError, match=error):
+            AuthorisationSpec.model_validate({**SPEC, **change})
+
+
+# -- who may do what ---------------------------------------------------------------------------------------------
+
+
+def actor(*roles: Role, law_enforcement: bool = True) -> Actor:
+    return Actor("u1", "carol", frozenset(roles), "City Police", law_enforcement)
+
+
+@pytest.mark.parametrize(
+    "who, action, allowed, words",
+    [
+        (actor(Role.OPERATOR), Action.WATCH_RECORDED, True, "allowed by role operator"),
+        (actor(Role.OPERATOR), Action.WATCH_LIVE, True, "allowed by role operator"),
+        (actor(Role.OPERATOR, law_enforcement=False), Action.WATCH_LIVE, False, "law-enforcement authorities"),
+        (actor(Role.OPERATOR, law_enforcement=False), Action.WATCH_RECORDED, True, "operator"),
+        (actor(Role.CURATOR, law_enforcement=False), Action.WATCH_LIVE, False, "law-enforcement"),
+        (actor(Role.CURATOR), Action.WATCH_LIVE, False, "needs the role operator"),
+        (actor(Role.CURATOR), Action.WATCHLIST_APPROVE, False, "needs the role approver"),
+        (actor(Role.CURATOR, Role.APPROVER), Action.WATCHLIST_APPROVE, True, "approver"),
+        (actor(Role.ADMIN), Action.EVIDENCE_VIEW, False, "needs the role operator"),
+        (actor(Role.ADMIN), Action.PHOTO_VIEW, False, "approver or curator or operator"),
+        (actor(Role.AUDITOR), Action.AUDIT_READ, True, "auditor"),
+        (actor(), Action.ALERT_READ, False, "needs the role"),
+        (SYSTEM, Action.WATCH_RECORDED, False, "system account"),
+        (SYSTEM, Action.AUDIT_READ, False, "system account"),
+        (replace(SYSTEM, roles=frozenset(Role)), Action.EVIDENCE_VIEW, False, "system account"),
+    ],
+)
+def test_decision(who: Actor, action: Action, allowed: bool, words: str) -> None:
+    d = decision(who, action)
+    assert d.allowed is allowed and words in d.reason, d
+    if allowed:
+        authorize(who, action)
+    else:
+        with pytest.raises(PermissionDenied, match=f"carol may not {action.value}|system may not"):
+            authorize(who, action)
+
+
+def test_nobody_but_the_table_grants_an_action() -> None:
+    for action in Action:
+        granting = {r for r, acts in ROLE_ACTIONS.items() if action in acts}
+        for role in Role:
+            assert decide(actor(role), action).allowed is (role in granting), (role, action)
