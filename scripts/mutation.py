@@ -542,7 +542,9 @@ class Result:
     seconds: float
 
 
-def run_target(copy: Path, target: Target, sample: int | None, seed: int, log: Log) -> Result | None:
+def run_target(
+    copy: Path, target: Target, sample: int | None, seed: int, log: Log, match: str | None = None
+) -> Result | None:
     path = copy / target.path
     original = path.read_text(encoding="utf-8")
     stat = path.stat()
@@ -550,6 +552,8 @@ def run_target(copy: Path, target: Target, sample: int | None, seed: int, log: L
     if sample is not None and len(mutants) > round(sample * target.share):
         chosen = random.Random(f"{seed}:{target.path}").sample(mutants, round(sample * target.share))
         mutants = sorted(chosen, key=lambda m: (m.line, m.col, m.operator))
+    if match:
+        mutants = [m for m in mutants if match in m.describe()]
     start = time.monotonic()
     baseline = run_tests(copy, target.tests, target.args, cap=900)
     if baseline.status != "survived":
@@ -612,9 +616,11 @@ def summary(results: list[Result], seconds: float, args: argparse.Namespace) -> 
         yield from (f"  {m.describe()}: {e.splitlines()[-1] if e else ''}" for _, m, e in errors)
 
 
-def run_issue(copy: Path, log: Log) -> int:
+def run_issue(copy: Path, log: Log, match: str | None = None) -> int:
     missed = 0
     for m in ISSUE:
+        if match and match not in m.name:
+            continue
         path = copy / m.path
         original = path.read_text(encoding="utf-8")
         stat = path.stat()
@@ -641,6 +647,7 @@ def main() -> int:
     p.add_argument("--issue", action="store_true", help="run the testing issue's hand-written mutants")
     p.add_argument("--out", type=Path, help="also write the summary to this file")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per mutant")
+    p.add_argument("--match", help="only the mutants whose description contains this, e.g. 'roles.py:131:24'")
     p.add_argument("--no-fork", action="store_true", help="a new interpreter per test run (slower)")
     args = p.parse_args()
     global FORK
@@ -666,8 +673,10 @@ def main() -> int:
         if FORK:
             preload()
         if args.issue:
-            return 1 if run_issue(copy, log) else 0
-        results = [r for t in targets if (r := run_target(copy, t, args.max or None, args.seed, log)) is not None]
+            return 1 if run_issue(copy, log, args.match) else 0
+        results = [
+            r for t in targets if (r := run_target(copy, t, args.max or None, args.seed, log, args.match)) is not None
+        ]
     lines = list(summary(results, time.monotonic() - started, args))
     print("\n".join(lines))
     if args.out:
