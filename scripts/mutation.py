@@ -55,7 +55,7 @@ TARGETS = [
     Target("izde/governance/authorisations.py", (POLICY,)),
     Target("izde/governance/roles.py", (POLICY, "tests/governance/test_permission_matrix.py")),
     Target("izde/governance/risk.py", ("tests/governance/test_risk.py",)),
-    Target("izde/governance/audit.py", (AUDIT,), args=tuple(NO_PG)),
+    Target("izde/governance/audit.py", ("tests/governance/test_audit_key.py", AUDIT), args=tuple(NO_PG)),
     Target("izde/governance/audit_verify.py", (AUDIT,), args=tuple(NO_PG)),
     Target("izde/governance/audit_head.py", (AUDIT,), args=tuple(NO_PG)),
     Target("izde/governance/admins.py", ("tests/governance/test_admins.py",), args=tuple(NO_PG)),
