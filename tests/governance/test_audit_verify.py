@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from izde.api import Izde
 from izde.governance import audit_head
+from izde.governance.audit import Entry
 from izde.governance.audit_verify import Problem, VerifyResult, verify
 from izde.governance.roles import PermissionDenied
 from izde.service.audit import entries, manifest_path
@@ -179,6 +180,26 @@ def test_chain_after_retention_starts_later_and_verifies(service: Izde) -> None:
     assert kinds(check(service)) == [(4, "deleted")]
 
 
+def test_entries_after_a_purge_keep_the_later_start_excused(service: Izde) -> None:
+    append(service)
+    with service.db.session(readonly=True) as s:
+        cut = entries(s)[3].at
+    service._apply_retention(as_system=True, now=cut + timedelta(days=service.settings.retention.audit_log_days))
+    append(service, 3)  # the purge record is no longer the newest entry: the newest purge record still counts
+    r = check(service)
+    assert r.ok and r.first_seq == 4, r.problems
+
+
+def test_a_renumbering_far_beyond_the_window_is_one_deletion(service: Izde) -> None:
+    n, gone = 60, 12  # entries 5..16 deleted and every later entry moved down by 12
+    append(service, n)
+    sql(service, f"DELETE FROM audit_log WHERE seq BETWEEN 5 AND {4 + gone}")
+    sql(service, *(move(service, s, s - gone) for s in range(5 + gone, n + 1)))
+    r = check(service)
+    assert kinds(r) == [(5, "deleted")], r.problems
+    assert f"entries 5..{4 + gone}" in r.problems[0].message and "renumbered by -12" in r.problems[0].message
+
+
 def test_forged_purge_record_does_not_excuse_a_deletion(service: Izde) -> None:
     append(service)
     sql(service, "DELETE FROM audit_log WHERE seq <= 2")
@@ -234,8 +255,6 @@ def test_verify_is_audited_and_needs_the_auditor(service: Izde) -> None:
 
 def test_export_round_trip(service: Izde, tmp_path: object) -> None:
     from pathlib import Path
-
-    from izde.governance.audit import Entry
 
     append(service)
     out = Path(str(tmp_path)) / "audit.jsonl"
@@ -330,3 +349,31 @@ def test_witness_files_are_read_or_refused_clearly() -> None:
     ]:
         with pytest.raises(ValueError, match=words):
             read_witness(text, "w")
+
+
+def stored(*seqs: int) -> list[Entry]:
+    from datetime import UTC
+
+    return [
+        Entry(s, datetime(2026, 1, 1, tzinfo=UTC), "a", "x", None, None, "{}", f"{s - 1:064d}", f"{s:064d}")
+        for s in seqs
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows, seq, hash_, kind",
+    [
+        (stored(1, 2, 3, 4), 3, f"{3:064d}", None),  # the witnessed entry is unchanged
+        (stored(1, 2, 3, 4), 3, f"{9:064d}", "rewritten"),
+        (stored(1, 2, 4), 3, f"{3:064d}", "witness"),  # deleted from the middle
+        (stored(5, 6, 7), 3, f"{3:064d}", None),  # removed by retention since: the chain starts later
+        (stored(3, 4), 3, f"{3:064d}", None),
+        (stored(), 3, f"{3:064d}", "witness"),
+        (stored(1, 2), 3, f"{3:064d}", "witness"),  # the chain was cut short before the witnessed entry
+    ],
+)
+def test_check_witness(rows: list[Entry], seq: int, hash_: str, kind: str | None) -> None:
+    from izde.governance.audit_verify import Witness, check_witness
+
+    problems = check_witness(rows, Witness(seq, hash_, "the March export"))
+    assert [p.kind for p in problems] == ([kind] if kind else []), problems
