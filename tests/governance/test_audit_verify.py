@@ -377,3 +377,25 @@ def test_check_witness(rows: list[Entry], seq: int, hash_: str, kind: str | None
 
     problems = check_witness(rows, Witness(seq, hash_, "the March export"))
     assert [p.kind for p in problems] == ([kind] if kind else []), problems
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("not json", "not readable JSON"),
+        ("[1]", "not readable JSON"),
+        (json.dumps({"seq": 1, "hash": "a" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"seq": "1", "hash": "a" * 64, "mac": "b" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"hash": "a" * 64, "mac": "b" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"seq": 1, "hash": None, "mac": "b" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"seq": 1, "hash": "a" * 64, "mac": "b" * 64}), "does not match the audit key"),
+    ],
+)
+def test_a_malformed_or_forged_head_is_refused(tmp_path: object, content: str, words: str) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "audit.head"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=words):
+        audit_head.read(path, b"k" * 32)
+    assert audit_head.read(path.with_name("absent"), b"k" * 32) is None
