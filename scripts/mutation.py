@@ -58,7 +58,7 @@ TARGETS = [
     Target("izde/governance/audit.py", ("tests/governance/test_audit_key.py", AUDIT), args=tuple(NO_PG)),
     Target("izde/governance/audit_verify.py", (AUDIT,), args=tuple(NO_PG)),
     Target("izde/governance/audit_head.py", (AUDIT,), args=tuple(NO_PG)),
-    Target("izde/governance/admins.py", ("tests/governance/test_admins.py",), args=tuple(NO_PG)),
+    Target("izde/governance/admins.py", (POLICY, "tests/governance/test_admins.py"), args=tuple(NO_PG)),
     Target("izde/governance/login_limit.py", ("tests/governance/test_login_limit.py",), args=tuple(NO_PG)),
     Target(
         "izde/service/watchlist.py",

@@ -295,3 +295,13 @@ def test_nobody_but_the_table_grants_an_action() -> None:
         granting = {r for r, acts in ROLE_ACTIONS.items() if action in acts}
         for role in Role:
             assert decide(actor(role), action).allowed is (role in granting), (role, action)
+
+
+def test_account_changes_make_the_account_they_name() -> None:
+    from izde.governance.admins import Account
+
+    a = Account("u1", "alice", frozenset({Role.ADMIN}), True)
+    assert a.disabled() == Account("u1", "alice", frozenset({Role.ADMIN}), False)
+    assert a.disabled().enabled() == a and not a.disabled().is_active_admin and a.is_active_admin
+    assert a.with_roles(frozenset({Role.AUDITOR})) == Account("u1", "alice", frozenset({Role.AUDITOR}), True)
+    assert not a.with_roles(frozenset({Role.AUDITOR})).is_active_admin
