@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from izde.api import Izde
 from izde.governance import audit_head
+from izde.governance.audit import Entry
 from izde.governance.audit_verify import Problem, VerifyResult, verify
 from izde.governance.roles import PermissionDenied
 from izde.service.audit import entries, manifest_path
+from izde.store.models import AuditEntry
 from tests.governance.conftest import AUDITOR
 
 N = 10
@@ -52,19 +55,43 @@ def test_empty_chain_is_intact(service: Izde) -> None:
     assert check(service) == VerifyResult(True, 0)
 
 
-@pytest.mark.parametrize(
-    "column, value",
-    [
-        ("details", """'{"step":99}'"""),
-        ("actor", "'someone-else'"),
-        ("action", "'test.other'"),
-        ("subject_id", "'7'"),
-        ("prev_hash", "'" + "1" * 64 + "'"),
-    ],
-)
-def test_edited_entry_is_located(service: Izde, column: str, value: str) -> None:
+def changed(value: object) -> object:
+    """A different value of the same type and length, so the edit passes every constraint of the column."""
+    if isinstance(value, datetime):
+        return value + timedelta(microseconds=1)  # the smallest change both databases keep
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str) and value:
+        return value[:-1] + ("1" if value[-1] != "1" else "2")
+    if value is None:
+        return "x"
+    raise AssertionError(f"no edit is known for the value {value!r}: teach changed() its column's type")
+
+
+# Generated from the table, so a column added to the audit log is covered by these tests the day it is added.
+AUDIT_COLUMNS = [c.name for c in AuditEntry.__table__.columns]
+EDITS = [pytest.param(c, False, id=c) for c in AUDIT_COLUMNS if c != "seq"]
+EDITS += [pytest.param(c.name, True, id=f"{c.name}-null") for c in AuditEntry.__table__.columns if c.nullable]
+
+
+def test_every_audit_column_is_edited_below() -> None:
+    assert {"seq", "at", "actor", "action", "subject_type", "subject_id", "details", "prev_hash", "hash"} <= set(
+        AUDIT_COLUMNS
+    )
+    assert "seq" in {c.name for c in AuditEntry.__table__.primary_key}  # moved, not edited: the tests below
+
+
+@pytest.mark.parametrize("column, to_null", EDITS)
+def test_edited_entry_is_located(service: Izde, column: str, to_null: bool) -> None:
     append(service)
-    sql(service, f"UPDATE audit_log SET {column} = {value} WHERE seq = 5")
+    table = AuditEntry.__table__
+    with service.db.engine.begin() as conn:
+        old = conn.execute(select(table.c[column]).where(table.c.seq == 5)).scalar_one()
+        new = None if to_null else changed(old)
+        assert new != old
+        conn.execute(update(table).where(table.c.seq == 5).values({column: new}))
     r = check(service)
     assert not r.ok and kinds(r) == [(5, "edited")], r.problems
 
@@ -153,6 +180,26 @@ def test_chain_after_retention_starts_later_and_verifies(service: Izde) -> None:
     assert kinds(check(service)) == [(4, "deleted")]
 
 
+def test_entries_after_a_purge_keep_the_later_start_excused(service: Izde) -> None:
+    append(service)
+    with service.db.session(readonly=True) as s:
+        cut = entries(s)[3].at
+    service._apply_retention(as_system=True, now=cut + timedelta(days=service.settings.retention.audit_log_days))
+    append(service, 3)  # the purge record is no longer the newest entry: the newest purge record still counts
+    r = check(service)
+    assert r.ok and r.first_seq == 4, r.problems
+
+
+def test_a_renumbering_far_beyond_the_window_is_one_deletion(service: Izde) -> None:
+    n, gone = 60, 12  # entries 5..16 deleted and every later entry moved down by 12
+    append(service, n)
+    sql(service, f"DELETE FROM audit_log WHERE seq BETWEEN 5 AND {4 + gone}")
+    sql(service, *(move(service, s, s - gone) for s in range(5 + gone, n + 1)))
+    r = check(service)
+    assert kinds(r) == [(5, "deleted")], r.problems
+    assert f"entries 5..{4 + gone}" in r.problems[0].message and "renumbered by -12" in r.problems[0].message
+
+
 def test_forged_purge_record_does_not_excuse_a_deletion(service: Izde) -> None:
     append(service)
     sql(service, "DELETE FROM audit_log WHERE seq <= 2")
@@ -208,8 +255,6 @@ def test_verify_is_audited_and_needs_the_auditor(service: Izde) -> None:
 
 def test_export_round_trip(service: Izde, tmp_path: object) -> None:
     from pathlib import Path
-
-    from izde.governance.audit import Entry
 
     append(service)
     out = Path(str(tmp_path)) / "audit.jsonl"
@@ -304,3 +349,53 @@ def test_witness_files_are_read_or_refused_clearly() -> None:
     ]:
         with pytest.raises(ValueError, match=words):
             read_witness(text, "w")
+
+
+def stored(*seqs: int) -> list[Entry]:
+    from datetime import UTC
+
+    return [
+        Entry(s, datetime(2026, 1, 1, tzinfo=UTC), "a", "x", None, None, "{}", f"{s - 1:064d}", f"{s:064d}")
+        for s in seqs
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows, seq, hash_, kind",
+    [
+        (stored(1, 2, 3, 4), 3, f"{3:064d}", None),  # the witnessed entry is unchanged
+        (stored(1, 2, 3, 4), 3, f"{9:064d}", "rewritten"),
+        (stored(1, 2, 4), 3, f"{3:064d}", "witness"),  # deleted from the middle
+        (stored(5, 6, 7), 3, f"{3:064d}", None),  # removed by retention since: the chain starts later
+        (stored(3, 4), 3, f"{3:064d}", None),
+        (stored(), 3, f"{3:064d}", "witness"),
+        (stored(1, 2), 3, f"{3:064d}", "witness"),  # the chain was cut short before the witnessed entry
+    ],
+)
+def test_check_witness(rows: list[Entry], seq: int, hash_: str, kind: str | None) -> None:
+    from izde.governance.audit_verify import Witness, check_witness
+
+    problems = check_witness(rows, Witness(seq, hash_, "the March export"))
+    assert [p.kind for p in problems] == ([kind] if kind else []), problems
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("not json", "not readable JSON"),
+        ("[1]", "not readable JSON"),
+        (json.dumps({"seq": 1, "hash": "a" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"seq": "1", "hash": "a" * 64, "mac": "b" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"hash": "a" * 64, "mac": "b" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"seq": 1, "hash": None, "mac": "b" * 64}), "lacks seq, hash or mac"),
+        (json.dumps({"seq": 1, "hash": "a" * 64, "mac": "b" * 64}), "does not match the audit key"),
+    ],
+)
+def test_a_malformed_or_forged_head_is_refused(tmp_path: object, content: str, words: str) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "audit.head"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=words):
+        audit_head.read(path, b"k" * 32)
+    assert audit_head.read(path.with_name("absent"), b"k" * 32) is None

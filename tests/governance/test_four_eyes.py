@@ -85,23 +85,28 @@ def test_a_proposed_entry_never_matches(deployment: Deployment, tmp_path: Path) 
 def test_new_photos_send_an_entry_back_for_approval(deployment: Deployment, tmp_path: Path) -> None:
     pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
     auth = deployment.authorise([pid], ["door"])
-    r = deployment.run(
-        "curator",
-        "watchlist",
-        "add-photo",
-        pid,
-        "--photo",
-        str(require_data(HAMILTON / "obama2.jpg")),
-        "--provenance",
-        "official_record",
-    )
+    # Someone who may both propose and approve adds the photos: from now on the entry is their proposal.
+    add_user(deployment, "both", Role.CURATOR, Role.APPROVER)
+    photo = str(require_data(HAMILTON / "obama2.jpg"))
+    r = deployment.run("both", "watchlist", "add-photo", pid, "--photo", photo, "--provenance", "official_record")
     assert r.exit_code == 0, r.stderr
     assert status(deployment, pid) == "proposed"
+    assert rows(deployment.home, "select proposed_by, approved_by from persons") == [
+        (user_id(deployment, "both"), None)
+    ]
     with Izde(home=deployment.home, token=deployment.tokens["op-a"]) as operator:
         assert len(operator.gallery()[0]) == 0
 
     probe = folder(tmp_path, "probe", "obama.jpg")
     assert watch_alerts(deployment, probe, "door", auth) == []
-    # The curator who added the photos is now the proposer; another person approves again.
+    own = deployment.run("both", "watchlist", "approve", pid)
+    assert own.exit_code == 5 and "someone other than the person who proposed it" in own.stderr
+    assert status(deployment, pid) == "proposed"
+    assert watch_alerts(deployment, probe, "door", auth) == []
+    # Another person approves again, and only then does the entry match.
     assert deployment.run("approver", "watchlist", "approve", pid).exit_code == 0
     assert len(watch_alerts(deployment, probe, "door", auth)) == 1
+
+
+def user_id(dep: Deployment, username: str) -> object:
+    return rows(dep.home, "select id from users where username = ?", username)[0][0]

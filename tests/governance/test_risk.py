@@ -63,3 +63,9 @@ def test_classification_table(change: dict[str, object], risk: RiskClass, reason
 def test_every_prohibition_is_listed_not_just_the_first() -> None:
     c = classify(replace(BASE, law_enforcement=False, features=frozenset({"emotion"})))
     assert c.risk_class is RiskClass.REFUSED and len(c.reasons) == 2
+
+
+def test_the_reasons_name_the_lawful_sources_of_the_photos() -> None:
+    c = classify(replace(BASE, provenances=frozenset({"official_record", "family_provided"})))
+    assert "reference photos come from lawful sources: family_provided, official_record" in c.reasons
+    assert not any("lawful sources" in r for r in classify(replace(BASE, provenances=frozenset())).reasons)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from izde.config import Settings
 from izde.store.db import Database
 from izde.store.models import Base
+from tests.support.backends import require_backend
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -27,19 +28,20 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 @contextmanager
 def fresh_pg_database() -> Iterator[str]:
-    """URL of a new, empty PostgreSQL database, dropped on exit; skips the test if there is no server."""
+    """URL of a new, empty PostgreSQL database, dropped on exit; without a server the test is skipped (locally)
+    or fails (in CI)."""
     base = make_url(os.environ.get("IZDE_TEST_PG_URL", PG_DEFAULT_URL))
     shown = base.render_as_string(hide_password=True)
     try:
         admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     except ModuleNotFoundError as e:
-        pytest.skip(f"PostgreSQL driver not installed ({e}); install izde[dev]")
+        require_backend("PostgreSQL", f"driver not installed ({e}); install izde[dev]")
     try:
         with admin.connect():
             pass
     except OperationalError as e:
         admin.dispose()
-        pytest.skip(f"PostgreSQL unreachable at {shown} (set IZDE_TEST_PG_URL): {e.orig}")
+        require_backend("PostgreSQL", f"unreachable at {shown} (set IZDE_TEST_PG_URL): {e.orig}")
     name = f"izde_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')

@@ -14,11 +14,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.cli.helpers import PASSWORD
 from tests.conftest import HAMILTON
+from tests.support.backends import chromium
 from tests.web.conftest import make_settings
 from tests.web.live import live_server
 from tests.web.site import Site, init_users
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 ARGS = [
     "--headless",
@@ -30,10 +30,7 @@ ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install chromium)"),
-]
+pytestmark = pytest.mark.slow
 
 
 @contextlib.contextmanager
@@ -51,7 +48,7 @@ def console_site(tmp_path: Path) -> Iterator[tuple[str, Site]]:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = p.chromium.launch(executable_path=str(chromium()), args=ARGS)
         try:
             yield b
         finally:

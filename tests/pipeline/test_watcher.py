@@ -1,0 +1,151 @@
+"""The watcher on real frames of the Hamilton clip with the real models: one alert per passage of an enrolled
+person, nothing for anyone else, and no track kept once it ends."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from izde.config import MatchSettings, PipelineSettings, Settings
+from izde.pipeline.sources import FileSource, parse_source
+from izde.pipeline.watcher import AlertEvent, Watcher
+from izde.vision.images import read_image_file
+from izde.vision.stack import VisionStack, build_stack
+from izde.vision.types import Frame
+from izde.watchlist.enrol import reference_face
+from izde.watchlist.index import Gallery, with_mean_templates
+from tests.conftest import HAMILTON, require_data
+
+pytestmark = pytest.mark.slow
+
+CLIP_S = 9.2
+
+
+class CachedAnalysis:
+    """The real stack, with each frame's detection and alignment computed once for the whole module: the tests
+    replay the same frames several times, and detection is what the watcher does not decide."""
+
+    def __init__(self, stack: VisionStack) -> None:
+        self.stack = stack
+        self.embedder = stack.embedder
+        self._memo: dict[int, tuple[Any, int]] = {}
+
+    def analyse(self, image: np.ndarray, min_face_px: int = 0) -> tuple[Any, int]:
+        key = id(image)
+        if key not in self._memo:
+            self._memo[key] = self.stack.analyse(image, min_face_px)
+        return self._memo[key]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> CachedAnalysis:
+    return CachedAnalysis(build_stack(Settings(home=tmp_path_factory.mktemp("home")).vision))
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[Frame]:
+    source = FileSource(parse_source(str(require_data(HAMILTON / "short_hamilton_clip.mp4"))))
+    out = list(source.frames(PipelineSettings().analysis_fps, threading.Event()))
+    assert source.stats.finished and len(out) >= 40
+    # His first passage (the camera cuts away and back at 3 s) and a little more: the rest is the same story.
+    return [f for f in out if f.position_s < CLIP_S / 2]
+
+
+def gallery(stack: CachedAnalysis, *photos: str) -> Gallery:
+    settings = Settings()
+    descriptors = []
+    for name in photos:
+        image, _ = read_image_file(require_data(HAMILTON / name))
+        descriptors.append(reference_face(image, name, stack.stack, settings.enrolment).descriptor)
+    ids = tuple(Path(p).stem for p in photos)
+    return with_mean_templates(
+        Gallery(ids, ids, np.stack(descriptors).astype(np.float32), np.arange(len(ids), dtype=np.int32))
+    )
+
+
+def passages(frames: list[Frame], *starts: float) -> Iterator[Frame]:
+    """The clip played again at each start (seconds of source time): the same person passing once more."""
+    for start in starts:
+        for f in frames:
+            yield replace(f, position_s=start + f.position_s)
+
+
+def watch(stack: CachedAnalysis, g: Gallery, frames: Iterator[Frame], **pipeline: Any) -> tuple[Watcher, list]:
+    alerts: list[AlertEvent] = []
+    w = Watcher("stage", stack, g, PipelineSettings(**pipeline), MatchSettings(), alerts.append)  # type: ignore[arg-type]
+    returned = [a for f in frames for a in w.process(f)]
+    assert returned == alerts  # what process() returns is what the sink was given, once each
+    return w, alerts
+
+
+def test_one_passage_raises_exactly_once(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    g = gallery(stack, "lin-manuel-miranda.png")
+    w, alerts = watch(stack, g, passages(frames, 0.0))
+    assert len(alerts) == 1, alerts
+    (a,) = alerts
+    assert (a.camera, a.person_id, a.label) == ("stage", "lin-manuel-miranda", "lin-manuel-miranda")
+    assert 0 <= a.distance <= a.threshold == MatchSettings().threshold
+    assert 0 <= a.position_s <= CLIP_S / 2 and a.quality >= PipelineSettings().min_quality
+    crop = cv2.imdecode(np.frombuffer(a.evidence_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert crop is not None and min(crop.shape[:2]) >= 36
+    c = w.counters
+    assert c.alerts == 1 and c.frames_analysed == len(frames) and c.faces_seen >= c.tracks_seen >= 1
+    assert 1 <= c.embeds <= c.tracks_seen * PipelineSettings().max_embeds_per_track
+
+
+@pytest.mark.parametrize(
+    "starts, cooldown_s, expected",
+    [
+        ((0.0, 20.0), 60.0, 1),  # passing again within the cooldown: silent
+        ((0.0, 100.0), 60.0, 2),  # after it: a new alert
+        # The clip cuts away from him and back at 3 s, so one passage is two tracks of him: without the
+        # cooldown each raises its own alert. With it, one passage is one alert.
+        ((0.0,), 0.0, 2),
+        ((0.0, 20.0), 0.0, 4),
+        ((0.0, 20.0, 100.0, 120.0), 60.0, 2),
+        ((0.0, 50.0), 60.0, 1),
+        ((0.0, 60.0), 60.0, 2),  # exactly the cooldown later: a new alert
+    ],
+)
+def test_cooldown_between_passages(
+    stack: CachedAnalysis, frames: list[Frame], starts: tuple[float, ...], cooldown_s: float, expected: int
+) -> None:
+    g = gallery(stack, "lin-manuel-miranda.png")
+    _, alerts = watch(stack, g, passages(frames, *starts), cooldown_s=cooldown_s)
+    positions = [a.position_s for a in alerts]
+    assert len(alerts) == expected, positions
+    assert all(b - a >= cooldown_s for a, b in itertools.pairwise(positions)), positions
+
+
+def test_strangers_raise_nothing_and_no_track_outlives_its_faces(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    g = gallery(stack, "obama.jpg", "biden.jpg")
+    w, alerts = watch(stack, g, passages(frames, 0.0))
+    assert alerts == [] and w.counters.embeds >= 1  # descriptors were computed and matched nobody
+    assert w._tracks  # the last faces' tracks are still open
+    # A frame long after the others closes every track: nothing of them is kept.
+    w.process(replace(frames[0], position_s=frames[-1].position_s + 30, image=np.zeros_like(frames[0].image)))
+    assert w._tracks == {}
+    w.close()
+    assert w._tracks == {}
+
+
+def test_an_empty_watchlist_computes_no_descriptor(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    empty = Gallery((), (), np.zeros((0, 128), np.float32), np.zeros(0, np.int32))
+    w, alerts = watch(stack, empty, passages(frames, 0.0))
+    assert alerts == [] and w.counters.embeds == 0 and w.counters.faces_seen >= 1
+
+
+def test_a_folder_of_unrelated_images_keeps_no_track(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    g = gallery(stack, "obama.jpg")
+    w = Watcher("c", stack, g, PipelineSettings(), MatchSettings(), lambda a: None, continuous=False)  # type: ignore[arg-type]
+    for f in frames[:10]:
+        w.process(f)
+        assert w._tracks == {}
