@@ -114,6 +114,50 @@ class PipelineSettings(_Strict):
     max_embeds_per_track: int = Field(
         6, ge=1, description="Cap on descriptor computations per track; bounds cost in crowds."
     )
+    motion: Literal["off", "diff", "mog2"] = Field(
+        "diff",
+        description=(
+            "Motion gating of face detection: between full scans, faces are searched only where the picture "
+            "changed ('diff': frame differencing, ~1 ms a frame; 'mog2': OpenCV's background model) and "
+            "around live tracks; 'off' searches every analysed frame whole."
+        ),
+    )
+    motion_threshold: int = Field(
+        30, ge=1, le=255, description="Grey-level change (0-255, on a blurred 320 px wide copy) that counts as motion."
+    )
+    full_scan_s: float = Field(
+        2.0,
+        gt=0.0,
+        description=(
+            "With motion gating, the whole frame is still searched at least this often (source seconds), so "
+            "a face that keeps still and was never tracked is found within this time."
+        ),
+    )
+    search_every: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description=(
+            "With motion gating, moving areas are searched for new faces on every Nth analysed frame (motion "
+            "in between is kept for that search); tracked faces are searched for around their predicted "
+            "boxes on every analysed frame."
+        ),
+    )
+    motion_pad: float = Field(
+        0.06,
+        ge=0.0,
+        le=1.0,
+        description="Margin added around each moving area, as a fraction of the frame's height.",
+    )
+    motion_max_area: float = Field(
+        0.6,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "When the areas to search cover more than this fraction of the frame, the whole frame is searched "
+            "(a camera cut, a lighting change, a PTZ move, or a crowd everywhere)."
+        ),
+    )
     stream_retries: int = Field(5, ge=0, description="Reconnect attempts for a live stream that drops.")
     stream_backoff_s: float = Field(1.0, gt=0.0, description="First reconnect delay; doubles on each attempt.")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from izde.config import VisionSettings
 from izde.vision.protocols import Aligner, Detector, Embedder
 from izde.vision.quality import assess
+from izde.vision.regions import RegionPlan, detect_in_regions
 from izde.vision.types import Faces, Image
 
 
@@ -22,9 +23,16 @@ class VisionStack:
         network, but mirrored averaging changes the descriptors, so it is part of the name."""
         return "dlib_resnet_v1+flip" if self.embedder.name.endswith("+flip") else "dlib_resnet_v1"
 
-    def analyse(self, image: Image, min_face_px: int = 0) -> tuple[Faces, int]:
-        """Detected faces at least ``min_face_px`` wide, aligned and scored; and the count of all faces found."""
-        found = self.detector.detect(image)
+    def analyse(self, image: Image, min_face_px: int = 0, plan: RegionPlan | None = None) -> tuple[Faces, int]:
+        """Detected faces at least ``min_face_px`` wide, aligned and scored; and the count of all faces found.
+
+        With a ``plan``, faces are searched only in its regions (the whole image when it says so)."""
+        if plan is None:
+            found = self.detector.detect(image)
+        elif len(plan.regions):
+            found = detect_in_regions(self.detector, image, plan)
+        else:
+            found = Faces.empty()
         keep = found.widths() >= min_face_px
         faces = found.select(keep.nonzero()[0]) if not keep.all() else found
         return assess(self.aligner.align(image, faces)), len(found)

@@ -1,0 +1,67 @@
+"""Per-camera choice of where to detect faces in each analysed frame: moving areas, live tracks, full scans.
+
+Face detection over the whole frame is most of a camera's cost, while in typical CCTV most of the picture is a
+still background. The gate searches the whole frame only on the first frame, every ``full_scan_s`` of source
+time, and after a change too large to crop (a cut, a lighting change, a PTZ move); in between it searches the
+areas that moved and the areas around the faces already tracked, at full resolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from izde.config import PipelineSettings
+from izde.vision.motion import MotionDetector
+from izde.vision.regions import RegionPlan, plan_regions, track_regions, whole
+from izde.vision.types import I32, Image
+
+# Around a tracked face, this many face widths on each side: at 5 analysed frames/s a walking face moves well
+# under one width between frames, and the prediction already follows its velocity.
+TRACK_MARGIN = 0.75
+# Smallest side of a region: dlib's detection windows are 80 px (40 px with one upsampling); a little context
+# around them keeps a face near a region's edge findable.
+MIN_REGION_PX = 80
+
+
+class Gate:
+    def __init__(self, cfg: PipelineSettings, motion: MotionDetector) -> None:
+        self.cfg = cfg
+        self.motion = motion
+        self._last_full_s: float | None = None
+        self._pending: list[I32] = []  # moving areas seen since the last search for new faces
+        self._since_search = 0
+
+    def plan(self, image: Image, position_s: float, tracked: I32) -> RegionPlan:
+        """Where to detect in ``image``; ``tracked`` holds the live tracks' predicted boxes."""
+        moved = self.motion.update(image)
+        last = self._last_full_s
+        reason = None
+        if last is None:
+            reason = "first"
+        elif not 0.0 <= position_s - last < self.cfg.full_scan_s:
+            reason = "due"  # (also when the position went backwards: a looped or restarted source)
+        elif moved.changed > self.cfg.motion_max_area:
+            reason = "area"
+        if reason is None:
+            self._pending.append(moved.boxes)
+            self._since_search += 1
+            search = self._since_search >= self.cfg.search_every
+            motion = np.concatenate(self._pending) if search else np.zeros((0, 4), np.int32)
+            plan = plan_regions(
+                image.shape,
+                motion,
+                track_regions(tracked, TRACK_MARGIN, image.shape),
+                self.cfg.motion_pad * image.shape[0],
+                self.cfg.motion_max_area,
+                MIN_REGION_PX,
+            )
+            if search:
+                self._pending.clear()
+                self._since_search = 0
+        else:
+            plan = whole(image.shape, reason)
+        if plan.full:
+            self._last_full_s = position_s
+            self._pending.clear()
+            self._since_search = 0
+        return plan
