@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+from pydantic import ValidationError
 
-from izde.config import Settings
+from izde.config import PipelineSettings, Settings
 from izde.errors import InvalidInput
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
@@ -91,6 +92,7 @@ class PathFigures:
     realtime_x: float  # video seconds per wall second, alone in the process
     frames_analysed: int
     full_scans: int
+    coarse_scans: int
     regions_per_frame: float  # on the frames not searched whole
     pixels_detected_per_frame: float  # fraction of each analysed frame searched, on average
     faces: int
@@ -129,6 +131,7 @@ def watch_clip(clip: BenchClip, gallery: Gallery, settings: Settings, stack: Vis
         realtime_x=clip.seconds / wall if wall else 0.0,
         frames_analysed=c.frames_analysed,
         full_scans=c.full_scans,
+        coarse_scans=c.coarse_scans,
         regions_per_frame=c.regions / partial if partial else 0.0,
         pixels_detected_per_frame=c.detected_fraction,
         faces=c.faces_seen,
@@ -152,6 +155,22 @@ def path_settings(settings: Settings) -> dict[str, Settings]:
     }
 
 
+def variant(settings: Settings, changes: str) -> Settings:
+    """``settings`` with the gated path's pipeline settings changed by 'key=value,key=value'."""
+    values: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in changes.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"'{item}' is not KEY=VALUE", "e.g. --also busy_scan=coarse,search_every=2")
+        values[key.strip()] = value.strip()
+    base = path_settings(settings)["gated"].pipeline.model_dump()
+    try:
+        pipeline = PipelineSettings.model_validate({**base, **values})
+    except ValidationError as e:
+        raise InvalidInput(f"invalid pipeline settings {changes!r}: {e}") from e
+    return settings.model_copy(update={"pipeline": pipeline})
+
+
 def load_average() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -166,10 +185,12 @@ def compare_paths(
     stack: VisionStack,
     repeat: int = 1,
     log: Callable[[str], None] = lambda _: None,
+    extra: dict[str, Settings] | None = None,
 ) -> dict[str, Any]:
-    """Each clip through each path, ``repeat`` times alternating, keeping the run with the least CPU time."""
+    """Each clip through each path (and the ``extra`` ones), ``repeat`` times alternating, keeping the run with
+    the least CPU time."""
     load_start = load_average()
-    paths = path_settings(settings)
+    paths = {**path_settings(settings), **(extra or {})}
     out: dict[str, Any] = {"cores": cores(), "analysis_fps": settings.pipeline.analysis_fps, "clips": {}}
     for clip in clips:
         best: dict[str, PathFigures] = {}

@@ -23,7 +23,8 @@ class RegionPlan:
 
     regions: I32
     full: bool
-    reason: str  # why: "first", "due", "area" (too much to crop), "regions", "idle" (nothing to search)
+    reason: str  # why: "first", "due", "cut", "area" (too much to crop), "regions", "idle" (nothing to search)
+    coarse: bool = False  # also search the whole frame with the coarser detector (moving areas too many to crop)
 
     def pixels(self) -> int:
         r = self.regions
@@ -123,11 +124,16 @@ def _at_least(boxes: np.ndarray, side: int, shape: tuple[int, ...]) -> I32:
     return np.round(b).astype(np.int32)
 
 
-def detect_in_regions(detector: Detector, image: Image, plan: RegionPlan) -> Faces:
-    """The detector's faces in each region, in frame coordinates."""
+def detect_in_regions(detector: Detector, image: Image, plan: RegionPlan, coarse: Detector | None = None) -> Faces:
+    """The detector's faces in each region, in frame coordinates; with a coarse plan, also ``coarse``'s faces
+    in the whole frame."""
     if plan.full:
         return detector.detect(image)
     boxes, scores = [], []
+    if plan.coarse and coarse is not None:
+        found = coarse.detect(image)
+        boxes.append(found.boxes)
+        scores.append(found.scores)
     for x0, y0, x1, y1 in plan.regions.tolist():
         # dlib's HOG cells are 8 px: a crop starting on the frame's cell grid sees the face as the full frame does
         x0, y0 = x0 - x0 % GRID, y0 - y0 % GRID
@@ -135,7 +141,7 @@ def detect_in_regions(detector: Detector, image: Image, plan: RegionPlan) -> Fac
         if len(found):
             boxes.append(found.boxes + np.array([x0, y0, x0, y0], np.int32))
             scores.append(found.scores)
-    if not boxes:
+    if not any(len(b) for b in boxes):
         return Faces.empty()
     return dedupe(Faces(np.concatenate(boxes).astype(np.int32), np.concatenate(scores).astype(np.float32)))
 

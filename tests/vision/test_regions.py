@@ -116,7 +116,7 @@ def test_gate_searches_whole_frames_on_schedule_and_after_a_cut() -> None:
     tracked = np.array([[200, 50, 260, 110]])
     around = gate.plan(frame, 2.4, tracked)
     assert not around.full and len(around.regions) == 1 and around.pixels() < 0.1 * 640 * 360
-    assert gate.plan(cut, 2.6, none).reason == "area"  # a cut: every face must be found again
+    assert gate.plan(cut, 2.6, none).reason == "cut"  # every face must be found again
     assert gate.plan(frame, 0.0, none).reason == "due"  # a source that went back in time
 
 
@@ -135,3 +135,22 @@ def test_tracker_predicts_at_constant_velocity() -> None:
     tracker.update(Faces.from_boxes([[110, 100, 150, 140]], [1.0]), 0.2)
     assert tracker.predict(0.4).tolist() == [[120, 100, 160, 140]]
     assert tracker.predict(5.0).tolist() == [[160, 100, 200, 140]]  # extrapolated for at most max_gap_s
+
+
+def test_a_busy_frame_gets_a_coarse_pass_and_its_tracks_at_full_resolution() -> None:
+    frames = video_frames(require_data(CROWD / "crowd.mp4"), [0, 5])
+    small = [cv2.resize(f, (1280, 720), interpolation=cv2.INTER_AREA) for f in frames]
+    tracked = np.array([[600, 200, 650, 250]])
+    plans = []
+    for busy in ("full", "coarse"):
+        gate = Gate(PipelineSettings(busy_scan=busy, motion_max_area=0.05), FrameDifference(), coarse=True)
+        gate.plan(small[0], 0.0, tracked)
+        plans.append(gate.plan(small[1], 0.2, tracked))
+    assert plans[0].full and plans[0].reason == "area"
+    assert not plans[1].full and plans[1].coarse and plans[1].reason == "busy"
+    assert plans[1].regions.tolist() == track_regions(tracked, 0.75, small[0].shape).tolist()
+    # Through the detectors: the coarse pass's faces and the track region's, each face once.
+    hog = HogDetector(1)
+    found = detect_in_regions(hog, small[1], plans[1], HogDetector(0))
+    assert len(found) >= len(HogDetector(0).detect(small[1]))
+    assert len(dedupe(found)) == len(found)
