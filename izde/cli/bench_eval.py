@@ -130,7 +130,9 @@ def capacity(
     data: Path | None = DataOpt,
     repeat: int = typer.Option(1, min=1, help="Runs per clip and path; the one with the least CPU time counts."),
     clip: list[str] | None = typer.Option(
-        None, "--clip", help="Only clips whose name contains this (hamilton, 1080, 720); repeat for several."
+        None,
+        "--clip",
+        help="Only clips whose name contains this (hamilton, crowd, still, 1080, 720); repeat for several.",
     ),
     also: list[str] | None = typer.Option(
         None,
@@ -168,7 +170,7 @@ def capacity(
             if not clips:
                 from izde.errors import InvalidInput
 
-                raise InvalidInput(f"no clip matches {clip}", "use hamilton, 1080 or 720")
+                raise InvalidInput(f"no clip matches {clip}", "use hamilton, crowd, still, 1080 or 720")
             measured = bench_gating.compare_paths(clips, gallery, s, stack, repeat, log, extra)
         result: dict[str, Any] = {"measured": measured}
         if with_stages:
@@ -218,3 +220,37 @@ def capacity(
             err_console.print(
                 f"per-stage estimate, full frame, {name}: {cams['typical']:.1f} typical, {cams['worst']:.1f} worst"
             )
+
+
+def mmod_int8(
+    data: Path | None = DataOpt,
+    every: int = typer.Option(10, min=1, help="Compare on every Nth frame of each clip."),
+    out: Path | None = OutOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """MMOD quantized to INT8 (ONNX Runtime static quantization) against the float model on real frames:
+    boxes found again, boxes added, box overlap, CPU time per frame."""
+    from izde.eval import bench_int8
+
+    with user_errors():
+        frames, calibration = bench_int8.shared_frames(shared_data_dir(data), every)
+        result = stamp(bench_int8.run(frames, calibration, log=lambda m: err_console.print(m, style="dim")))
+    _write(result, out)
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title="MMOD (upsample 0): INT8 against float, ONNX Runtime on the CPU")
+    for col in ("frames", "float boxes", "found again", "added", "mean IoU", "CPU ms float / INT8", "speed-up"):
+        table.add_column(col, justify="right")
+    for name, g in result["groups"].items():
+        cpu = g["cpu_s_per_frame"]
+        table.add_row(
+            f"{name}: {g['frames']}",
+            str(g["reference"]),
+            str(g["found_again"]),
+            str(g["added"]),
+            "-" if g["mean_iou_matched"] is None else f"{g['mean_iou_matched']:.3f}",
+            f"{1000 * cpu['float']:.0f} / {1000 * cpu['int8']:.0f}",
+            f"{g['speedup']:.2f}x",
+        )
+    err_console.print(table)

@@ -68,18 +68,53 @@ def resized_copy(src: Path, size: tuple[int, int], out: Path) -> Path:
     return out
 
 
-def shared_clips(data: Path, workdir: Path | None = None) -> list[BenchClip]:
-    """640x360 Hamilton, crowd.mp4 at 1920x1080 and a 1280x720 copy of it made in ``workdir``."""
+def held_clip(src: Path, frame_index: int, seconds: float, out: Path, size: tuple[int, int] | None = None) -> Path:
+    """One real frame of ``src`` (resized to ``size``) repeated for ``seconds`` at the clip's rate: a still
+    scene with a face that keeps perfectly still, made by holding a frame, not filmed so."""
+    cap = cv2.VideoCapture(str(src))
+    fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
+    bgr = None
+    for _ in range(frame_index + 1):
+        ok, bgr = cap.read()
+        if not ok:
+            cap.release()
+            raise InvalidInput(f"{src} has fewer than {frame_index + 1} frames")
+    cap.release()
+    assert bgr is not None
+    if size is not None:
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_CUBIC)
+    h, w = bgr.shape[:2]
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+    try:
+        for _ in range(round(seconds * fps)):
+            writer.write(bgr)
+    finally:
+        writer.release()
+    return out
+
+
+# Frame 144 of the Hamilton clip: Lin-Manuel Miranda facing the camera.
+HELD_FRAME = 144
+
+
+def shared_clips(data: Path, workdir: Path | None = None, still: bool = True) -> list[BenchClip]:
+    """640x360 Hamilton, crowd.mp4 at 1920x1080 and a 1280x720 copy of it made in ``workdir``; with ``still``,
+    also a still scene at 640x360 and at 1280x720 (a Hamilton frame held for 6 s; the 720p one upscaled)."""
     for rel in (HAMILTON, CROWD):
         if not (data / rel).is_file():
             raise InvalidInput(f"video {data / rel} is missing", "give the shared data folder with --data")
     out_dir = workdir or Path(tempfile.mkdtemp(prefix="izde-bench-"))
     p720 = resized_copy(data / CROWD, (1280, 720), out_dir / "crowd_720p.mp4")
-    return [
+    clips = [
         clip_of("hamilton 640x360", data / HAMILTON),
         clip_of("crowd 1920x1080", data / CROWD),
         clip_of("crowd 1280x720", p720),
     ]
+    if still:
+        for name, size in (("still 640x360", None), ("still 1280x720", (1280, 720))):
+            path = held_clip(data / HAMILTON, HELD_FRAME, 6.0, out_dir / f"{name.replace(' ', '_')}.mp4", size)
+            clips.append(clip_of(f"{name} (held frame)", path))
+    return clips
 
 
 @dataclass(frozen=True, slots=True)

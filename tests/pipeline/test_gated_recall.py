@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import pytest
 
 from izde.config import Settings
-from izde.eval.bench_gating import BenchClip, PathFigures, clip_of, path_settings, resized_copy, watch_clip
+from izde.eval.bench_gating import (
+    HELD_FRAME,
+    BenchClip,
+    PathFigures,
+    clip_of,
+    held_clip,
+    path_settings,
+    resized_copy,
+    watch_clip,
+)
 from izde.eval.bench_pipeline import build_gallery
 from izde.vision.stack import VisionStack, build_stack
 from izde.watchlist.index import Gallery
@@ -59,26 +67,9 @@ def test_gated_crowd_at_720p_raises_nothing_and_finds_the_same_faces(setup: Setu
     assert _close(gated.faces, full.faces, 0.05)
 
 
-def _held_clip(src: Path, frame_index: int, seconds: float, out: Path) -> Path:
-    """A real frame of ``src`` repeated for ``seconds``: a face that keeps perfectly still (made by holding
-    one frame, not filmed so)."""
-    cap = cv2.VideoCapture(str(src))
-    fps = float(cap.get(cv2.CAP_PROP_FPS))
-    for _ in range(frame_index + 1):
-        ok, bgr = cap.read()
-        assert ok
-    cap.release()
-    h, w = bgr.shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
-    for _ in range(round(seconds * fps)):
-        writer.write(bgr)
-    writer.release()
-    return out
-
-
 def test_a_face_held_still_for_seconds_is_kept_and_matched(setup: Setup, tmp_path: Path) -> None:
-    # Frame 144 of the Hamilton clip shows Lin-Manuel Miranda facing the camera; nothing moves in the held clip.
-    path = _held_clip(require_data(HAMILTON / "short_hamilton_clip.mp4"), 144, 6.0, tmp_path / "held.mp4")
+    # A real frame with Lin-Manuel Miranda facing the camera, held for 6 s: nothing in the picture moves.
+    path = held_clip(require_data(HAMILTON / "short_hamilton_clip.mp4"), HELD_FRAME, 6.0, tmp_path / "held.mp4")
     settings, stack, gallery = setup
     gated = watch_clip(clip_of("held", path), gallery, path_settings(settings)["gated"], stack, "gated")
     assert gated.persons == ["lin-manuel-miranda"] and gated.alerts == 1
