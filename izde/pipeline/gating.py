@@ -24,14 +24,17 @@ MIN_REGION_PX = 80
 # Share of the (downscaled, blurred) picture changing between two analysed frames that marks a camera cut, a
 # lighting change or a PTZ move. People walking change less: at most 0.32 on the crowd clip, 0.42 on Hamilton.
 CUT_CHANGED = 0.5
+# A tracked face at least this wide is searched for with one upsampling less: HOG's window is then 80 px, and a
+# quarter of the pixels are scanned. The margin keeps a face that shrinks between two frames findable.
+LARGE_FACE_PX = 120
 
 
 class Gate:
     def __init__(self, cfg: PipelineSettings, motion: MotionDetector, coarse: bool = False) -> None:
-        """``coarse``: a coarser detector is at hand for frames with too much motion to crop."""
+        """``coarse``: a coarser detector (one upsampling less) is at hand for large faces and busy frames."""
         self.cfg = cfg
         self.motion = motion
-        self.coarse = coarse and cfg.busy_scan == "coarse"
+        self.coarse = coarse
         self._last_full_s: float | None = None
         self._pending: list[I32] = []  # moving areas seen since the last search for new faces
         self._since_search = 0
@@ -52,7 +55,9 @@ class Gate:
             self._since_search += 1
             search = self._since_search >= self.cfg.search_every
             motion = np.concatenate(self._pending) if search else np.zeros((0, 4), np.int32)
-            around = track_regions(tracked, TRACK_MARGIN, image.shape)
+            large = (tracked[:, 2] - tracked[:, 0] >= LARGE_FACE_PX) if self.coarse else np.zeros(len(tracked), bool)
+            around = track_regions(tracked[~large], TRACK_MARGIN, image.shape)
+            around_large = merge_boxes(track_regions(tracked[large], TRACK_MARGIN, image.shape))
             plan = plan_regions(
                 image.shape,
                 motion,
@@ -61,10 +66,13 @@ class Gate:
                 self.cfg.motion_max_area,
                 MIN_REGION_PX,
             )
-            if plan.full and self.coarse:
+            if plan.full and self.coarse and self.cfg.busy_scan == "coarse":
                 # Moving areas everywhere (a crowd): the coarse pass finds the larger faces anywhere, the
                 # tracked ones are searched at full resolution, and small new faces wait for the next full scan.
-                plan = RegionPlan(merge_boxes(around), False, "busy", coarse=True)
+                plan = RegionPlan(merge_boxes(around), False, "busy", whole(image.shape, "busy").regions)
+            elif not plan.full:
+                reason = "regions" if len(plan.regions) or len(around_large) else "idle"
+                plan = RegionPlan(plan.regions, False, reason, around_large)
             if search:
                 self._pending.clear()
                 self._since_search = 0

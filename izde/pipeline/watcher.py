@@ -87,7 +87,7 @@ class Watcher:
         self._last_alert_s: dict[str, float] = {}  # person -> source position of the last alert on this camera
         motion = build_motion(pipeline.motion, pipeline.motion_threshold) if continuous else None
         # Unrelated images (a folder) have no motion between them: each is searched whole.
-        self._coarse = coarser(stack.detector) if pipeline.busy_scan == "coarse" else None
+        self._coarse = coarser(stack.detector)
         self._gate = Gate(pipeline, motion, self._coarse is not None) if motion is not None else None
 
     def process(self, frame: Frame) -> list[AlertEvent]:
@@ -103,10 +103,9 @@ class Watcher:
             self.counters.pixels_detected += h * w
         else:
             self.counters.regions += len(plan.regions)
+            self.counters.regions += len(plan.coarse)
             self.counters.pixels_detected += plan.pixels()
-            if plan.coarse:
-                self.counters.coarse_scans += 1
-                self.counters.pixels_detected += h * w // 4  # one upsampling less: a quarter of the pixels
+            self.counters.coarse_scans += plan.reason == "busy"
         self.counters.faces_seen += n_found
         faces, closed = self._tracker.update(faces, frame.position_s)
         for tid in closed:

@@ -7,7 +7,7 @@ face small enough to need upsampling is still found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,12 +23,22 @@ class RegionPlan:
 
     regions: I32
     full: bool
-    reason: str  # why: "first", "due", "cut", "area" (too much to crop), "regions", "idle" (nothing to search)
-    coarse: bool = False  # also search the whole frame with the coarser detector (moving areas too many to crop)
+    # why: "first", "due", "cut", "area" (too much to crop), "busy" (the same, searched coarsely), "regions",
+    # "idle" (nothing to search)
+    reason: str
+    # Searched by the coarser detector (one upsampling less): around large tracked faces, or a busy whole frame.
+    coarse: I32 = field(default_factory=lambda: np.zeros((0, 4), np.int32))
 
     def pixels(self) -> int:
-        r = self.regions
-        return int(np.sum((r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1]))) if len(r) else 0
+        """Pixels searched, a coarse region's counted at a quarter (one upsampling less scans a quarter)."""
+        return _total_area(self.regions) + _total_area(self.coarse) // 4
+
+    def empty(self) -> bool:
+        return not len(self.regions) and not len(self.coarse)
+
+
+def _total_area(r: np.ndarray) -> int:
+    return int(np.sum((r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1]))) if len(r) else 0
 
 
 def whole(shape: tuple[int, ...], reason: str) -> RegionPlan:
@@ -125,23 +135,20 @@ def _at_least(boxes: np.ndarray, side: int, shape: tuple[int, ...]) -> I32:
 
 
 def detect_in_regions(detector: Detector, image: Image, plan: RegionPlan, coarse: Detector | None = None) -> Faces:
-    """The detector's faces in each region, in frame coordinates; with a coarse plan, also ``coarse``'s faces
-    in the whole frame."""
+    """The faces in the plan's regions (by ``detector``) and its coarse regions (by ``coarse``), in frame
+    coordinates, each face once."""
     if plan.full:
         return detector.detect(image)
     boxes, scores = [], []
-    if plan.coarse and coarse is not None:
-        found = coarse.detect(image)
-        boxes.append(found.boxes)
-        scores.append(found.scores)
-    for x0, y0, x1, y1 in plan.regions.tolist():
-        # dlib's HOG cells are 8 px: a crop starting on the frame's cell grid sees the face as the full frame does
-        x0, y0 = x0 - x0 % GRID, y0 - y0 % GRID
-        found = detector.detect(np.ascontiguousarray(image[y0:y1, x0:x1]))
-        if len(found):
-            boxes.append(found.boxes + np.array([x0, y0, x0, y0], np.int32))
-            scores.append(found.scores)
-    if not any(len(b) for b in boxes):
+    for regions, det in ((plan.regions, detector), (plan.coarse, coarse or detector)):
+        for x0, y0, x1, y1 in regions.tolist():
+            # dlib's HOG cells are 8 px: a crop starting on the frame's cell grid sees a face as the frame does
+            x0, y0 = x0 - x0 % GRID, y0 - y0 % GRID
+            found = det.detect(np.ascontiguousarray(image[y0:y1, x0:x1]))
+            if len(found):
+                boxes.append(found.boxes + np.array([x0, y0, x0, y0], np.int32))
+                scores.append(found.scores)
+    if not boxes:
         return Faces.empty()
     return dedupe(Faces(np.concatenate(boxes).astype(np.int32), np.concatenate(scores).astype(np.float32)))
 

@@ -28,11 +28,11 @@ class VisionStack:
     ) -> tuple[Faces, int]:
         """Detected faces at least ``min_face_px`` wide, aligned and scored; and the count of all faces found.
 
-        With a ``plan``, faces are searched only in its regions (the whole image when it says so, and by the
-        ``coarse`` detector too when it says so)."""
+        With a ``plan``, faces are searched only in its regions (the whole image when it says so), and in its
+        coarse regions by the ``coarse`` detector."""
         if plan is None:
             found = self.detector.detect(image)
-        elif len(plan.regions) or plan.coarse:
+        elif not plan.empty():
             found = detect_in_regions(self.detector, image, plan, coarse)
         else:
             found = Faces.empty()

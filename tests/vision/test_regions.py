@@ -116,6 +116,16 @@ def test_gate_searches_whole_frames_on_schedule_and_after_a_cut() -> None:
     tracked = np.array([[200, 50, 260, 110]])
     around = gate.plan(frame, 2.4, tracked)
     assert not around.full and len(around.regions) == 1 and around.pixels() < 0.1 * 640 * 360
+    large = np.array([[200, 50, 330, 180]])  # 130 px: searched with one upsampling less, if one is at hand
+    assert Gate(PipelineSettings(), FrameDifference()).plan(frame, 0.0, large).full
+    plain, coarse = Gate(PipelineSettings(), FrameDifference()), Gate(PipelineSettings(), FrameDifference(), True)
+    for g in (plain, coarse):
+        g.plan(frame, 0.0, none)
+    assert len(plain.plan(frame, 0.2, large).regions) == 1
+    big = coarse.plan(frame, 0.2, large)
+    assert len(big.regions) == 0 and len(big.coarse) == 1 and big.reason == "regions" and not big.empty()
+    (r,) = track_regions(large, 0.75, frame.shape).tolist()
+    assert big.coarse.tolist() == [r] and big.pixels() == (r[2] - r[0]) * (r[3] - r[1]) // 4  # a quarter
     assert gate.plan(cut, 2.6, none).reason == "cut"  # every face must be found again
     assert gate.plan(frame, 0.0, none).reason == "due"  # a source that went back in time
 
@@ -147,7 +157,8 @@ def test_a_busy_frame_gets_a_coarse_pass_and_its_tracks_at_full_resolution() -> 
         gate.plan(small[0], 0.0, tracked)
         plans.append(gate.plan(small[1], 0.2, tracked))
     assert plans[0].full and plans[0].reason == "area"
-    assert not plans[1].full and plans[1].coarse and plans[1].reason == "busy"
+    assert not plans[1].full and plans[1].reason == "busy"
+    assert plans[1].coarse.tolist() == [[0, 0, 1280, 720]]
     assert plans[1].regions.tolist() == track_regions(tracked, 0.75, small[0].shape).tolist()
     # Through the detectors: the coarse pass's faces and the track region's, each face once.
     hog = HogDetector(1)
