@@ -125,6 +125,7 @@ class PathFigures:
     cpu_s_per_camera_second: float
     cameras: float  # cores / cpu_s_per_camera_second
     realtime_x: float  # video seconds per wall second, alone in the process
+    realtime_x_cpu: float  # video seconds per CPU second: what one idle core would give, whatever the neighbours
     frames_analysed: int
     full_scans: int
     coarse_scans: int
@@ -164,6 +165,7 @@ def watch_clip(clip: BenchClip, gallery: Gallery, settings: Settings, stack: Vis
         cpu_s_per_camera_second=per_second,
         cameras=cores() / per_second if per_second else 0.0,
         realtime_x=clip.seconds / wall if wall else 0.0,
+        realtime_x_cpu=clip.seconds / cpu if cpu else 0.0,
         frames_analysed=c.frames_analysed,
         full_scans=c.full_scans,
         coarse_scans=c.coarse_scans,
