@@ -25,3 +25,8 @@ for m in r["mmod"]:
         f"{m.get('same_boxes_as_cpu_provider')}, max score difference {m.get('max_score_diff_vs_cpu_provider')}"
     )
 PY
+# Cameras per machine with the networks on the GPU: the full-frame and motion-gated paths side by side, with the
+# MMOD detector (which runs on the GPU; HOG does not) and with the default HOG detector.
+IZDE_VISION__ONNX_DEVICE=cuda IZDE_VISION__DETECTOR=mmod "$PY" -c "from izde.cli.main import main; main()" bench capacity --data "$DATA" \
+  --out gpu_capacity_mmod.json
+IZDE_VISION__ONNX_DEVICE=cuda "$PY" -c "from izde.cli.main import main; main()" bench capacity --data "$DATA" --out gpu_capacity_hog.json

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from izde.cli.common import err_console, print_json, settings, user_errors
+from izde.config import Settings
 from izde.eval.datasets import shared_data_dir
 from izde.eval.provenance import stamp
 
@@ -74,32 +76,98 @@ def cameras(
         None, "--reference", "-r", help="Reference photo(s) to match (default: Lin-Manuel Miranda's)."
     ),
     data: Path | None = typer.Option(None, help="The shared data folder (default: $IZDE_DATA or ../shared/data)."),
+    live: float = typer.Option(
+        0.0,
+        min=0.0,
+        help="Also watch N looping MJPEG cameras on 127.0.0.1 for this many seconds per path (0: skip).",
+    ),
+    live_video: Path | None = typer.Option(None, help="Clip the live cameras loop (default: DATA/video/crowd)."),
+    live_size: str = typer.Option("1280x720", help="Frame size the live cameras send, WIDTHxHEIGHT."),
+    files: bool = typer.Option(True, help="Run the file-based comparison (--no-files: only the live one)."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the figures as JSON to this file."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
-    """Several cameras in one process sharing the networks: one camera, then N cameras with descriptor
-    batches per camera, then N with batches merged across cameras (as 'izde serve' runs sessions)."""
+    """Several cameras in one process sharing the networks, for the full-frame and the motion-gated path side
+    by side: one camera, then N cameras with descriptor batches per camera, then N with batches merged across
+    cameras (as 'izde serve' runs sessions); with --live, N live MJPEG cameras: dropped frames and latency."""
+    import json
+
     with user_errors():
         root = shared_data_dir(data)
         video = video or root / "video/hamilton/short_hamilton_clip.mp4"
         refs = reference or [root / "video/hamilton/lin-manuel-miranda.png"]
-        from izde.eval.bench_pipeline import compare_cameras
+        s = settings(ctx)
+        log = lambda m: err_console.print(m, style="dim", highlight=False)  # noqa: E731
+        result: dict[str, object] = {}
+        if files:
+            from izde.eval.bench_pipeline import compare_cameras
 
-        result = stamp(
-            compare_cameras(video, refs, settings(ctx), count, log=lambda m: err_console.print(m, style="dim"))
-        )
+            result.update(compare_cameras(video, refs, s, count, log=log))
+        if live:
+            result["live"] = _live(root, refs, s, count, live, live_video, live_size, log)
+        result = stamp(result)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     if as_json:
         print_json(result)
         return
-    table = Table(title=f"{video.name}, {result['detector']}, {result['embedder']}")
-    for col in ("cameras", "descriptor batches", "seconds", "frames/s (all cameras)", "alerts", "faces per call"):
-        table.add_column(col)
-    for r in result["runs"]:
-        table.add_row(
-            str(r["cameras"]),
-            "merged" if r["batching"] else "per camera",
-            f"{r['seconds']:.1f}",
-            f"{r['fps']:.1f}",
-            str(r["alerts"]),
-            f"{r['faces_per_call']:.2f}",
-        )
-    err_console.print(table)
+    if files:
+        table = Table(title=f"{video.name}, {result['detector']}, {result['embedder']}")
+        cols = ("path", "cameras", "descriptor batches", "seconds", "CPU s", "frames/s (all cameras)", "alerts")
+        for col in (*cols, "faces per call"):
+            table.add_column(col)
+        for r in result["runs"]:  # type: ignore[attr-defined]
+            table.add_row(
+                r["path"],
+                str(r["cameras"]),
+                "merged" if r["batching"] else "per camera",
+                f"{r['seconds']:.1f}",
+                f"{r['cpu_s']:.1f}",
+                f"{r['fps']:.1f}",
+                str(r["alerts"]),
+                f"{r['faces_per_call']:.2f}",
+            )
+        err_console.print(table)
+    if live:
+        lv = result["live"]
+        table = Table(title=f"{count} live MJPEG cameras on 127.0.0.1 ({lv['size']}, {lv['fps']:g} fps), one process")  # type: ignore[index]
+        for col in ("path", "frames due", "dropped", "latency p50 / p99 s", "pixels searched", "faces", "alerts"):
+            table.add_column(col, justify="right")
+        for name, r in lv["paths"].items():  # type: ignore[index]
+            table.add_row(
+                name,
+                str(r["frames_due"]),
+                f"{100 * r['dropped_fraction']:.1f}%",
+                f"{r['latency_s']['p50']:.2f} / {r['latency_s']['p99']:.2f}",
+                f"{100 * r['pixels_detected_per_frame']:.0f}%",
+                str(r["faces"]),
+                str(r["alerts"]),
+            )
+        err_console.print(table)
+
+
+def _live(
+    root: Path,
+    refs: list[Path],
+    s: Settings,
+    count: int,
+    seconds: float,
+    video: Path | None,
+    size: str,
+    log: Callable[[str], None],
+) -> dict[str, object]:
+    from izde.errors import InvalidInput
+    from izde.eval.bench_gating import path_settings
+    from izde.eval.bench_live import compare_live
+    from izde.eval.bench_pipeline import build_gallery
+    from izde.vision.stack import build_stack
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError as e:
+        raise InvalidInput(f"--live-size {size!r} is not WIDTHxHEIGHT", "e.g. 1280x720") from e
+    stack = build_stack(s.vision)
+    gallery = build_gallery(refs, stack, s)
+    clip = video or root / "video/crowd/crowd.mp4"
+    return compare_live(clip, (w, h), count, seconds, gallery, path_settings(s), stack, log)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -127,35 +128,129 @@ def stages(
 def capacity(
     ctx: typer.Context,
     data: Path | None = DataOpt,
-    frames: int = typer.Option(12, min=1, help="Frames per clip timed."),
-    cores: int | None = typer.Option(None, min=1, help="Cores to plan for (default: this machine's)."),
+    repeat: int = typer.Option(1, min=1, help="Runs per clip and path; the one with the least CPU time counts."),
+    clip: list[str] | None = typer.Option(
+        None,
+        "--clip",
+        help="Only clips whose name contains this (hamilton, crowd, still, 1080, 720); repeat for several.",
+    ),
+    also: list[str] | None = typer.Option(
+        None,
+        "--also",
+        help="Also run the gated path with pipeline settings changed, e.g. 'busy_scan=coarse,search_every=2'.",
+    ),
+    with_stages: bool = typer.Option(
+        False, "--stages", help="Also estimate from per-stage costs, as earlier versions did (slower)."
+    ),
+    frames: int = typer.Option(12, min=1, help="With --stages: frames per clip timed."),
+    cores: int | None = typer.Option(None, min=1, help="With --stages: cores to plan for (default: this machine's)."),
     out: Path | None = OutOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
-    """How many cameras at the settings' analysis rate one machine sustains, from measured per-frame cost."""
-    from izde.eval import bench_stages
+    """Cameras per machine at the settings' analysis rate, measured: each shared clip is watched through the
+    full-frame path (every analysed frame searched whole) and the motion-gated path, side by side, and
+    charged the process CPU time it used (decoding included)."""
+    from izde.eval import bench_gating
+    from izde.eval.bench_pipeline import build_gallery
+    from izde.vision.stack import build_stack
 
+    log = lambda m: err_console.print(m, style="dim", highlight=False)  # noqa: E731
     with user_errors():
         s = settings(ctx)
-        clips = bench_stages.load_clips(shared_data_dir(data), frames)
-        st = bench_stages.stages(clips, s, (1, 4), 0, log=lambda m: err_console.print(m, style="dim"))
-        result = stamp({"capacity": bench_stages.capacity(st, s, cores), "stages": st})
+        root = shared_data_dir(data)
+        extra = {f"gated {a}": bench_gating.variant(s, a) for a in also or ()}
+        stack = build_stack(s.vision)
+        gallery = build_gallery([root / "video/hamilton/lin-manuel-miranda.png"], stack, s)
+        with tempfile.TemporaryDirectory(prefix="izde-bench-") as tmp:
+            clips = [
+                c
+                for c in bench_gating.shared_clips(root, Path(tmp))
+                if not clip or any(k.lower() in c.name.lower() for k in clip)
+            ]
+            if not clips:
+                from izde.errors import InvalidInput
+
+                raise InvalidInput(f"no clip matches {clip}", "use hamilton, crowd, still, 1080 or 720")
+            measured = bench_gating.compare_paths(clips, gallery, s, stack, repeat, log, extra)
+        result: dict[str, Any] = {"measured": measured}
+        if with_stages:
+            from izde.eval import bench_stages
+
+            st = bench_stages.stages(bench_stages.load_clips(root, frames), s, (1, 4), 0, log=log)
+            result["estimate"] = {"capacity": bench_stages.capacity(st, s, cores), "stages": st}
+        result = stamp(result)
     _write(result, out)
     if as_json:
         print_json(result)
         return
-    cap = result["capacity"]
-    table = Table(title=f"Cameras per machine at {cap['analysis_fps']:g} analysed frames/s ({cap['cores']} cores)")
-    for col in ("video", "faces / frame", "CPU s per camera-second", "cameras"):
+    m = result["measured"]
+    table = Table(
+        title=f"Cameras per machine at {m['analysis_fps']:g} analysed frames/s ({m['cores']} cores, "
+        f"{m['settings']['detector']}), measured"
+    )
+    cols = ("clip", "path", "CPU s / camera-s", "cameras", "x real time", "pixels searched", "full scans")
+    for col in (*cols, "regions / frame", "faces", "tracks", "alerts"):
         table.add_column(col, justify="right")
-    for name, c in cap["clips"].items():
-        cpu, cams = c["cpu_s_per_camera_second"], c["cameras"]
+    for name, c in m["clips"].items():
+        for path, f in c["paths"].items():
+            table.add_row(
+                name,
+                path,
+                f"{f['cpu_s_per_camera_second']:.3f}",
+                f"{f['cameras']:.1f}",
+                f"{f['realtime_x']:.2f}",
+                f"{100 * f['pixels_detected_per_frame']:.0f}%",
+                f"{f['full_scans']}/{f['frames_analysed']}",
+                f"{f['regions_per_frame']:.1f}",
+                str(f["faces"]),
+                str(f["tracks"]),
+                str(f["alerts"]),
+            )
+    err_console.print(table)
+    load = m["load_average"]
+    err_console.print(
+        f"load average (1, 5, 15 min) at the start {load['start']}, at the end {load['end']}; x real time is "
+        "wall-clock and moves with the load, CPU seconds much less",
+        style="dim",
+        highlight=False,
+    )
+    if "estimate" in result:
+        for name, c in result["estimate"]["capacity"]["clips"].items():
+            cams = c["cameras"]
+            err_console.print(
+                f"per-stage estimate, full frame, {name}: {cams['typical']:.1f} typical, {cams['worst']:.1f} worst"
+            )
+
+
+def mmod_int8(
+    data: Path | None = DataOpt,
+    every: int = typer.Option(10, min=1, help="Compare on every Nth frame of each clip."),
+    out: Path | None = OutOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """MMOD quantized to INT8 (ONNX Runtime static quantization) against the float model on real frames:
+    boxes found again, boxes added, box overlap, CPU time per frame."""
+    from izde.eval import bench_int8
+
+    with user_errors():
+        frames, calibration = bench_int8.shared_frames(shared_data_dir(data), every)
+        result = stamp(bench_int8.run(frames, calibration, log=lambda m: err_console.print(m, style="dim")))
+    _write(result, out)
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title="MMOD (upsample 0): INT8 against float, ONNX Runtime on the CPU")
+    for col in ("frames", "float boxes", "found again", "added", "mean IoU", "CPU ms float / INT8", "speed-up"):
+        table.add_column(col, justify="right")
+    for name, g in result["groups"].items():
+        cpu = g["cpu_s_per_frame"]
         table.add_row(
-            name,
-            f"{c['faces_per_frame']:.1f}",
-            f"{cpu['typical']:.2f} typical, {cpu['worst']:.2f} worst",
-            f"{cams['typical']:.1f} typical, {cams['worst']:.1f} worst",
+            f"{name}: {g['frames']}",
+            str(g["reference"]),
+            str(g["found_again"]),
+            str(g["added"]),
+            "-" if g["mean_iou_matched"] is None else f"{g['mean_iou_matched']:.3f}",
+            f"{1000 * cpu['float']:.0f} / {1000 * cpu['int8']:.0f}",
+            f"{g['speedup']:.2f}x",
         )
     err_console.print(table)
-    for a in cap["assumptions"]:
-        err_console.print(f"- {a}", style="dim", highlight=False)

@@ -98,6 +98,7 @@ bench.app.command("inference")(bench_inference)
 bench.app.command("search")(bench_eval.search)
 bench.app.command("stages")(bench_eval.stages)
 bench.app.command("capacity")(bench_eval.capacity)
+bench.app.command("mmod-int8")(bench_eval.mmod_int8)
 
 
 def main() -> None:

@@ -192,6 +192,7 @@ def run_cameras(
         "frames": sum(r.frames for r in runs),
         "fps": sum(r.frames for r in runs) / seconds,
         "alerts": sum(r.alerts for r in runs),
+        "faces": sum(r.faces for r in runs),
         "descriptors": counting.chips,
         "embedder_calls": counting.calls,
         "faces_per_call": counting.chips / counting.calls if counting.calls else 0.0,
@@ -205,13 +206,20 @@ def compare_cameras(
     cameras: int,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """One camera, then ``cameras`` cameras without and with merged descriptor batches, in one process."""
+    """For the full-frame path and the motion-gated path, side by side: one camera, then ``cameras`` cameras
+    without and with descriptor batches merged across cameras, in one process."""
+    from izde.eval.bench_gating import path_settings
+
     stack = build_stack(settings.vision)
     gallery = build_gallery(references, stack, settings)
     runs = []
-    for n, batching in ((1, False), (cameras, False), (cameras, True)):
-        log(f"{n} camera(s), descriptor batches {'merged across cameras' if batching else 'per camera'}...")
-        runs.append(run_cameras(video, gallery, settings, stack, n, batching))
+    for path, s in path_settings(settings).items():
+        for n, batching in ((1, False), (cameras, False), (cameras, True)):
+            log(f"{path} path: {n} camera(s), descriptor batches {'merged' if batching else 'per camera'}...")
+            cpu = time.process_time()
+            run = run_cameras(video, gallery, s, stack, n, batching)
+            run["cpu_s"] = time.process_time() - cpu
+            runs.append({"path": path, **run})
     return {
         "video": str(video),
         "detector": f"{settings.vision.detector} upsample {settings.vision.detector_upsample}",

@@ -15,9 +15,11 @@ import numpy as np
 
 from izde.config import MatchSettings, PipelineSettings
 from izde.pipeline.evidence import blur_others, crop_region, others_in
+from izde.pipeline.gating import Gate
 from izde.pipeline.tracks import Shot, TrackState
 from izde.vision.images import encode_jpeg
-from izde.vision.stack import VisionStack
+from izde.vision.motion import build_motion
+from izde.vision.stack import VisionStack, coarser
 from izde.vision.tracking import Tracker
 from izde.vision.types import Frame
 from izde.watchlist.index import Index, fuse
@@ -46,6 +48,16 @@ class WatchCounters:
     tracks_seen: int = 0
     embeds: int = 0
     alerts: int = 0
+    full_scans: int = 0  # analysed frames searched whole (every one of them when motion gating is off)
+    coarse_scans: int = 0  # frames with too much motion to crop, searched whole with one upsampling less
+    regions: int = 0  # crops searched on the other frames
+    pixels_detected: int = 0  # pixels the detector searched, over all analysed frames
+    pixels_analysed: int = 0  # pixels of all analysed frames
+
+    @property
+    def detected_fraction(self) -> float:
+        """Share of the analysed pixels that face detection searched (1.0 without motion gating)."""
+        return self.pixels_detected / self.pixels_analysed if self.pixels_analysed else 0.0
 
 
 AlertSink = Callable[[AlertEvent], None]
@@ -73,10 +85,27 @@ class Watcher:
         self._tracker = Tracker(max_gap_s=pipeline.track_max_gap_s)
         self._tracks: dict[int, TrackState] = {}
         self._last_alert_s: dict[str, float] = {}  # person -> source position of the last alert on this camera
+        motion = build_motion(pipeline.motion, pipeline.motion_threshold) if continuous else None
+        # Unrelated images (a folder) have no motion between them: each is searched whole.
+        self._coarse = coarser(stack.detector)
+        self._gate = Gate(pipeline, motion, self._coarse is not None) if motion is not None else None
 
     def process(self, frame: Frame) -> list[AlertEvent]:
-        faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px)
+        plan = None
+        if self._gate is not None:
+            plan = self._gate.plan(frame.image, frame.position_s, self._tracker.predict(frame.position_s))
+        faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px, plan, self._coarse)
+        h, w = frame.image.shape[:2]
         self.counters.frames_analysed += 1
+        self.counters.pixels_analysed += h * w
+        if plan is None or plan.full:
+            self.counters.full_scans += 1
+            self.counters.pixels_detected += h * w
+        else:
+            self.counters.regions += len(plan.regions)
+            self.counters.regions += len(plan.coarse)
+            self.counters.pixels_detected += plan.pixels()
+            self.counters.coarse_scans += plan.reason == "busy"
         self.counters.faces_seen += n_found
         faces, closed = self._tracker.update(faces, frame.position_s)
         for tid in closed:

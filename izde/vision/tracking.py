@@ -18,6 +18,12 @@ from izde.vision.types import I32, Faces
 class _Live:
     box: np.ndarray
     last_seen_s: float
+    velocity: np.ndarray  # (4,) pixels per second of each box edge, from the last two detections
+
+    def predicted(self, time_s: float, max_gap_s: float) -> np.ndarray:
+        """Where the box should be at ``time_s``, moving at constant velocity (for at most ``max_gap_s``)."""
+        dt = min(max(0.0, time_s - self.last_seen_s), max_gap_s)
+        return np.asarray(np.round(self.box + self.velocity * dt), np.int32)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,6 +63,12 @@ class Tracker:
     def live_ids(self) -> list[int]:
         return list(self._live)
 
+    def predict(self, time_s: float) -> I32:
+        """(K, 4) boxes where the live tracks' faces should be at ``time_s``: the watcher searches around them
+        between full scans, so a tracked face is found again without searching the whole frame."""
+        boxes = [t.predicted(time_s, self.max_gap_s) for t in self._live.values()]
+        return np.array(boxes, np.int32).reshape(-1, 4)
+
     def update(self, faces: Faces, time_s: float) -> tuple[Faces, list[int]]:
         """Faces with ``track_ids`` set, and the ids of tracks closed at this time."""
         closed = [tid for tid, t in self._live.items() if time_s - t.last_seen_s > self.max_gap_s]
@@ -84,7 +96,12 @@ class Tracker:
             if assigned[f] < 0:
                 assigned[f] = self._next_id
                 self._next_id += 1
-            self._live[int(assigned[f])] = _Live(faces.boxes[f].copy(), time_s)
+            box = faces.boxes[f].astype(np.float64)
+            old = self._live.get(int(assigned[f]))
+            velocity = np.zeros(4)
+            if old is not None and time_s > old.last_seen_s:
+                velocity = (box - old.box) / (time_s - old.last_seen_s)
+            self._live[int(assigned[f])] = _Live(box, time_s, velocity)
         return faces.with_(track_ids=assigned), closed
 
     def close_all(self) -> list[int]:

@@ -1,0 +1,34 @@
+"""``izde bench capacity``: both paths measured side by side on a real clip, through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from izde.cli.main import app
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def test_capacity_reports_the_full_frame_and_gated_paths_side_by_side(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "capacity.json"
+    args = ["bench", "capacity", "--data", str(data_dir), "--clip", "hamilton", "--also", "busy_scan=coarse"]
+    r = runner.invoke(app, [*args, "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    m = json.loads(out.read_text())["measured"]
+    (clip,) = m["clips"].values()
+    paths = clip["paths"]
+    assert list(paths) == ["full-frame", "gated", "gated busy_scan=coarse"]
+    for p in paths.values():
+        assert p["cpu_s"] > 0 and p["cameras"] == pytest.approx(m["cores"] / p["cpu_s_per_camera_second"])
+        assert p["alerts"] == 1 and p["persons"] == ["lin-manuel-miranda"]
+    assert paths["full-frame"]["pixels_detected_per_frame"] == 1.0
+    assert paths["gated"]["pixels_detected_per_frame"] < 1.0
+    assert len(m["load_average"]["start"]) == 3
+
+    bad = runner.invoke(app, ["bench", "capacity", "--data", str(data_dir), "--also", "nonsense"])
+    assert bad.exit_code != 0 and "KEY=VALUE" in " ".join(bad.output.split())
