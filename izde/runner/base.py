@@ -37,6 +37,19 @@ class SessionInfo:
     worker: str | None = None  # the fleet worker running it; None for a thread of this server
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A fleet worker as its last heartbeat describes it."""
+
+    name: str
+    host: str
+    capacity: int
+    sessions: tuple[str, ...]
+    last_heartbeat: datetime
+    frames_analysed_per_s: float
+    frames_dropped: int
+
+
 class SessionRunner(Protocol):
     def start(
         self, service: Izde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
@@ -52,6 +65,10 @@ class SessionRunner(Protocol):
 
     def stop(self, session_id: str, service: Izde) -> SessionInfo:
         """Ask a session to stop, as ``service``'s user (who needs the right to watch)."""
+        ...
+
+    def workers(self) -> list[WorkerInfo]:
+        """The fleet's live workers; none for threads of this server."""
         ...
 
     def shutdown(self) -> None:

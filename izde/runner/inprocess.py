@@ -18,7 +18,7 @@ from izde.errors import Conflict, NotFound
 from izde.governance.roles import Action, Actor
 from izde.pipeline.sources import SourceStats
 from izde.pipeline.watcher import WatchCounters
-from izde.runner.base import SessionInfo
+from izde.runner.base import SessionInfo, WorkerInfo
 from izde.service.views import AlertView, WatchReport
 from izde.vision.types import Frame
 
@@ -201,6 +201,9 @@ class InProcessRunner:
         if session.thread is not None:
             session.thread.join(JOIN_TIMEOUT_S)
         return session.info()
+
+    def workers(self) -> list[WorkerInfo]:
+        return []
 
     def shutdown(self) -> None:
         """Stop every worker; each records its run as stopped. Bounded: never blocks shutdown for long."""

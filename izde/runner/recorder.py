@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
@@ -88,7 +88,12 @@ class RunRecorder:
         webhook_urls: Sequence[str] = (),
         public_url: str = "",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        same_person_within_s: float | None = None,
     ) -> None:
+        """``same_person_within_s``: an alert for a person the run alerted on this close in time is the same one
+        (fleet runs: a replacement worker that sees again the passage its dead predecessor already reported,
+        under new track ids). A single watcher never raises such pairs, since its cooldown suppresses them."""
+        self.same_person_within_s = same_person_within_s
         self.db = db
         self.audit = audit
         self.webhook_urls = tuple(webhook_urls)
@@ -139,7 +144,7 @@ class RunRecorder:
 
     def _alert(self, a: AlertRecord) -> Recorded | None:
         with self.db.transaction() as (session, stage):
-            existing = _existing(session, a)
+            existing = _existing(session, a, self.same_person_within_s)
             if existing is not None:
                 return Recorded(existing, False)
             run = session.get(WatchRun, a.run_id)
@@ -229,11 +234,13 @@ class RunRecorder:
             return int(n)
 
 
-def _existing(session: Session, a: AlertRecord) -> str | None:
-    query = select(Alert.id).where(
-        Alert.run_id == a.run_id, Alert.track_id == a.track_id, Alert.person_id == a.person_id
-    )
-    return session.scalar(query)
+def _existing(session: Session, a: AlertRecord, within_s: float | None = None) -> str | None:
+    query = select(Alert.id).where(Alert.run_id == a.run_id, Alert.person_id == a.person_id)
+    if within_s is None:
+        return session.scalar(query.where(Alert.track_id == a.track_id))
+    window = timedelta(seconds=within_s)
+    near = Alert.frame_time.between(a.frame_time - window, a.frame_time + window)
+    return session.scalar(query.where((Alert.track_id == a.track_id) | near).limit(1))
 
 
 def _at_least(run: WatchRun, c: runs.RunCounters) -> runs.RunCounters:

@@ -17,7 +17,7 @@ from izde.governance import users
 from izde.governance.authorisations import Scope, session_allowed, stop_reason
 from izde.governance.roles import Action, Actor, PermissionDenied, decision
 from izde.pipeline.run import Progress, run_source
-from izde.pipeline.sources import SourceStats, open_source, parse_source
+from izde.pipeline.sources import SourceSpec, SourceStats, open_source, parse_source
 from izde.pipeline.watcher import AlertEvent, WatchCounters, Watcher
 from izde.runner.recorder import AlertRecord, RunEnd, RunRecorder, RunStart
 from izde.service.alerts import AlertService
@@ -52,6 +52,11 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         return self._gallery(persons)
 
     def _gallery(self, persons: frozenset[str] | None = None) -> tuple[Index, str]:
+        gallery, wl_hash = self._match_gallery(persons)
+        return match_index(gallery), wl_hash
+
+    def _match_gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
+        """The templates of ``persons`` (active, unexpired) as they are sent to a fleet worker."""
         with self.db.session(readonly=True) as session:
             ms = load_match_set(session, self.stack.model_name)
             keep = [i for i, p in enumerate(ms.person_ids) if persons is None or p in persons]
@@ -63,28 +68,17 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         renumber[keep] = np.arange(len(keep), dtype=np.int32)
         owners = renumber[ms.owners]
         rows = owners >= 0
-        gallery = Gallery(ids, tuple(names[p] for p in ids), ms.descriptors[rows], owners[rows])
-        # Exact search for ordinary watchlists; FAISS above 100,000 templates (see docs/benchmarks).
-        return build_index(with_mean_templates(gallery)), ms.hash
+        return Gallery(ids, tuple(names[p] for p in ids), ms.descriptors[rows], owners[rows]), ms.hash
 
     def _scope(self, ref: str) -> Scope:
         with self.db.session(readonly=True) as session:
             return scope_of(session, find_authorisation(session, ref))
 
-    def watch(
-        self,
-        source: str,
-        camera: str,
-        authorisation: str,
-        *,
-        recorded_at: datetime | None = None,
-        stop: threading.Event | None = None,
-        progress: Progress | None = None,
-        on_alert: AlertCallback | None = None,
-        on_start: StartCallback | None = None,
-    ) -> WatchReport:
-        """Watch ``source`` as ``camera`` under ``authorisation`` until the source ends, ``stop`` is set, or the
-        authorisation no longer allows it. Files need the time their recording started (``recorded_at``)."""
+    def _authorise_watch(
+        self, source: str, camera: str, authorisation: str, recorded_at: datetime | None
+    ) -> tuple[str, SourceSpec, Actor, Scope, datetime]:
+        """Who may watch what, checked before anything runs: the camera name, the source, the user's right for
+        its kind, the footage's start time and the authorisation's scope. A refusal is audited and raised."""
         camera = camera.strip()
         if not camera:
             raise InvalidInput("a camera name is required", "pass --camera NAME")
@@ -108,7 +102,24 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
             with self.db.session() as session:
                 self.audit(session, "watch.refused", "authorisation", scope.id, camera=camera, reason=decision.reason)
             raise PermissionDenied(f"watching {camera} is not authorised: {decision.reason}")
+        return camera, spec, actor, scope, footage_start
 
+    def watch(
+        self,
+        source: str,
+        camera: str,
+        authorisation: str,
+        *,
+        recorded_at: datetime | None = None,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        on_alert: AlertCallback | None = None,
+        on_start: StartCallback | None = None,
+    ) -> WatchReport:
+        """Watch ``source`` as ``camera`` under ``authorisation`` until the source ends, ``stop`` is set, or the
+        authorisation no longer allows it. Files need the time their recording started (``recorded_at``)."""
+        camera, spec, actor, scope, footage_start = self._authorise_watch(source, camera, authorisation, recorded_at)
+        live = spec.kind.live
         self._apply_retention(as_system=True)
         src = open_source(spec, self.settings.pipeline.stream_retries, self.settings.pipeline.stream_backoff_s)
         gallery, wl_hash = self._gallery(scope.persons)
@@ -266,3 +277,8 @@ def alert_record(run_id: str, event: AlertEvent, frame_time: datetime) -> AlertR
         quality=event.quality,
         evidence_jpeg=event.evidence_jpeg,
     )
+
+
+def match_index(gallery: Gallery) -> Index:
+    """Exact search for ordinary watchlists; FAISS above 100,000 templates (see docs/benchmarks)."""
+    return build_index(with_mean_templates(gallery))

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from izde.api import Izde
@@ -35,11 +36,22 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 # Routers whose routes need no login. Everything else is behind the authenticated service dependency.
-PUBLIC_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/health", "/login", "/docs", "/openapi.json", "/static"})
+PUBLIC_PATHS = frozenset(
+    {"/api/v1/auth/login", "/api/v1/health", "/metrics", "/login", "/docs", "/openapi.json", "/static"}
+)
 
 
-def session_runner(settings: Settings, services: ServiceFactory) -> SessionRunner:
-    """Threads of this process."""
+def session_runner(root: Izde, services: ServiceFactory) -> SessionRunner:
+    """Threads of this process, or with ``broker.url`` set the fleet's workers (connected now, so that a
+    broker that cannot be reached stops the server at start)."""
+    settings = root.settings
+    if settings.broker.url:
+        from izde.fleet.runner import FleetRunner  # the NATS client is needed only for a fleet
+        from izde.fleet.server import FleetServer
+
+        server = FleetServer(root)
+        server.start()
+        return FleetRunner(server)
     return InProcessRunner(services, settings.web.max_sessions)
 
 
@@ -59,7 +71,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         settings=settings,
         root=root,
         csrf_secret=secrets.token_bytes(32),
-        sessions=session_runner(settings, services),
+        sessions=session_runner(root, services),
         dispatcher=dispatcher,
     )
 
@@ -92,6 +104,15 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     errors.install(app, console.error_page)
     # Photos of up to MAX_PHOTOS uploads plus form fields; anything larger is refused while it arrives.
     app.add_middleware(BodyLimit, limit=settings.web.max_upload_bytes * MAX_PHOTOS + 64 * 1024)
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics_endpoint() -> PlainTextResponse:
+        """Prometheus metrics: sessions, frames, alert latency, broker reconnects. Counts and times only, no
+        personal data (so no login); keep the port internal all the same."""
+        from izde.fleet import metrics
+
+        metrics.SESSIONS.set(sum(s.status in ("running", "queued") for s in state.sessions.all()))
+        return PlainTextResponse(metrics.exposition().decode(), media_type="text/plain; version=0.0.4")
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

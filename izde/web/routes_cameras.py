@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from izde.errors import NotFound
 from izde.governance.roles import Action
 from izde.web.deps import Service, State
-from izde.web.schemas import CameraIn, CameraOut, RunOut, SessionIn, SessionOut
+from izde.web.schemas import CameraIn, CameraOut, FleetOut, RunOut, SessionIn, SessionOut, WorkerOut
 
 router = APIRouter(prefix="/api/v1", tags=["cameras and sessions"])
 
@@ -34,6 +34,18 @@ def list_sessions(service: Service, state: State) -> list[SessionOut]:
     """Sessions this server started since it began, newest first, with live counters and health."""
     service.require(Action.CAMERA_READ)
     return [SessionOut.of(s) for s in state.sessions.all()]
+
+
+@router.get("/fleet", response_model=FleetOut)
+def fleet(service: Service, state: State) -> FleetOut:
+    """The workers (name, host, capacity, sessions, last heartbeat, analysed fps, dropped frames) and every
+    session with the worker running it."""
+    service.require(Action.CAMERA_READ)
+    return FleetOut(
+        broker=state.settings.broker.url is not None,
+        workers=[WorkerOut.of(w) for w in state.sessions.workers()],
+        sessions=[SessionOut.of(s) for s in state.sessions.all()],
+    )
 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from izde.governance.authorisations import Objective
 from izde.governance.review import Decision
 from izde.governance.roles import Role
-from izde.runner.base import SessionInfo
+from izde.runner.base import SessionInfo, WorkerInfo
 from izde.service.auditlog import AuditView, SummaryReport
 from izde.service.authorisations import AuthorisationView, FriaView
 from izde.service.cameras import CameraView, RunView
@@ -297,6 +297,34 @@ class SessionOut(BaseModel):
             stop_reason=s.stop_reason,
             worker=s.worker,
         )
+
+
+class WorkerOut(BaseModel):
+    name: str
+    host: str
+    capacity: int
+    sessions: list[str]
+    last_heartbeat: datetime
+    frames_analysed_per_s: float
+    frames_dropped: int
+
+    @classmethod
+    def of(cls, w: WorkerInfo) -> WorkerOut:
+        return cls(
+            name=w.name,
+            host=w.host,
+            capacity=w.capacity,
+            sessions=list(w.sessions),
+            last_heartbeat=w.last_heartbeat,
+            frames_analysed_per_s=w.frames_analysed_per_s,
+            frames_dropped=w.frames_dropped,
+        )
+
+
+class FleetOut(BaseModel):
+    broker: bool = Field(description="whether sessions run on fleet workers (broker.url set) or in this server")
+    workers: list[WorkerOut]
+    sessions: list[SessionOut]
 
 
 class AlertOut(BaseModel):
