@@ -46,6 +46,7 @@ RPC_RECHECK = "izde.rpc.recheck"
 RPC_GALLERY = "izde.rpc.gallery"
 SERVERS_QUEUE = "servers"
 DUPLICATE_WINDOW_S = 300.0
+JOB_KINDS = ("session",)  # archive search chunks will be a second kind on the same mechanism
 MAX_PAYLOAD_HINT = "raise max_payload in the NATS server's configuration (see docs/fleet.md)"
 
 
@@ -82,16 +83,12 @@ class Broker:
             except Exception:  # a connection already gone has nothing left to drain
                 await self.nc.close()
 
-    async def pull_jobs(self, kind: str) -> JetStreamContext.PullSubscription:
-        config = ConsumerConfig(
-            durable_name=workers_durable(kind),
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self.settings.failover_s,
-            max_deliver=-1,
-            max_ack_pending=-1,
-            deliver_policy=DeliverPolicy.ALL,
-        )
-        return await self.js.pull_subscribe(job_subject(kind), durable=workers_durable(kind), config=config)
+    async def pull_jobs(self, kind: str) -> tuple[JetStreamContext.PullSubscription, float]:
+        """The workers' consumer of ``kind`` jobs, as the servers declared it, and its lease (ack-wait): the
+        servers' ``broker.failover_s`` holds for the whole fleet, whatever a worker's own settings say."""
+        info = await self.js.consumer_info(JOBS_STREAM, workers_durable(kind))
+        sub = await self.js.pull_subscribe_bind(durable=workers_durable(kind), stream=JOBS_STREAM)
+        return sub, float(info.config.ack_wait or self.settings.failover_s)
 
     async def pull_events(self) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(
@@ -192,6 +189,17 @@ async def declare_streams(js: JetStreamContext, settings: BrokerSettings) -> Non
             await js.add_stream(config)
         except nats.js.errors.BadRequestError:
             await js.update_stream(config)
+    for kind in JOB_KINDS:
+        consumer = ConsumerConfig(
+            durable_name=workers_durable(kind),
+            filter_subject=job_subject(kind),
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=settings.failover_s,  # the lease: a job not renewed for this long goes to another worker
+            max_deliver=-1,
+            max_ack_pending=-1,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        await js.add_consumer(JOBS_STREAM, consumer)
     await js.create_key_value(
         KeyValueConfig(bucket=WORKERS_BUCKET, ttl=settings.failover_s, storage=StorageType.FILE, history=1)
     )

@@ -111,7 +111,7 @@ class FleetRunner:
         broker = self.server.broker
         assert broker is not None
         try:
-            keys = await broker.sessions.keys(filters=["s.*.spec"])
+            keys = [k for k in await broker.sessions.keys() if k.endswith(".spec")]
         except NoKeysError:
             return []
         found = await asyncio.gather(*(self._session(k.split(".")[1]) for k in keys))

@@ -102,6 +102,7 @@ class Worker:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.broker: Broker | None = None
         self._last_frames = (time.monotonic(), 0)
+        self.lease_s = settings.broker.failover_s  # until the broker says what the fleet's lease is
 
     def stack(self) -> VisionStack:
         with self._stack_lock:
@@ -114,7 +115,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         self.loop = asyncio.get_running_loop()
         self.broker = await connect(self.settings.broker, f"izde worker {self.name}", on_reconnect=self._reconnected)
-        sub = await self.broker.pull_jobs(SESSION_KIND)
+        sub, self.lease_s = await self.broker.pull_jobs(SESSION_KIND)
         beat = asyncio.create_task(self._beat_loop(stop))
         log.info("worker %s: up, capacity %d", self.name, self.capacity)
         try:
@@ -177,7 +178,7 @@ class Worker:
     async def _hold(self, r: Running) -> None:
         """Renew the lease until the session ends, then report its end and release the job."""
         assert self.broker is not None
-        period = self.settings.broker.failover_s / 3
+        period = self.lease_s / 3
         while r.thread is not None and r.thread.is_alive():
             try:
                 await r.msg.in_progress()
@@ -228,7 +229,7 @@ class Worker:
                 await self.broker.workers.put(self.name, beat.encode())
             except Exception as e:
                 log.debug("worker %s: heartbeat failed: %s", self.name, e)
-            await asyncio.sleep(self.settings.broker.failover_s / 3)
+            await asyncio.sleep(self.lease_s / 3)
 
     async def _delete_beat(self) -> None:
         assert self.broker is not None
@@ -351,6 +352,8 @@ class Worker:
                 )
                 self._call(self._publish_until_acked(event_subject("alert", job.run_id), msg.encode(), msg.msg_id))
                 metrics.ALERTS.inc()
+                # Identifiers only: never an image or a name.
+                log.info("worker %s: published alert %s", self.name, msg.msg_id)
 
             index = match_index(gallery.gallery())
             watcher = Watcher(job.camera, self.stack(), index, pipeline, match, on_alert, src.continuous)
