@@ -83,7 +83,7 @@ def recorder(
         root.audit_key  # noqa: B018
 
         async def main(stop: asyncio.Event) -> None:
-            b = await connect(s.broker, f"izde recorder {socket.gethostname()}-{os.getpid()}", declare=True)
+            b = await connect(s.broker, f"izde recorder {socket.gethostname()}-{os.getpid()}")
             try:
                 await EventRecorder(b, root).run(stop)
             finally:

@@ -200,10 +200,16 @@ async def declare_streams(js: JetStreamContext, settings: BrokerSettings) -> Non
             deliver_policy=DeliverPolicy.ALL,
         )
         await js.add_consumer(JOBS_STREAM, consumer)
-    await js.create_key_value(
-        KeyValueConfig(bucket=WORKERS_BUCKET, ttl=settings.failover_s, storage=StorageType.FILE, history=1)
-    )
-    await js.create_key_value(KeyValueConfig(bucket=SESSIONS_BUCKET, storage=StorageType.FILE, history=1))
+    buckets = [
+        # Heartbeats outlive a dead worker by one lease at most.
+        KeyValueConfig(bucket=WORKERS_BUCKET, ttl=settings.failover_s, storage=StorageType.FILE, history=1),
+        KeyValueConfig(bucket=SESSIONS_BUCKET, storage=StorageType.FILE, history=1),
+    ]
+    for bucket in buckets:
+        try:
+            await js.key_value(bucket.bucket)
+        except nats.js.errors.BucketNotFoundError:
+            await js.create_key_value(bucket)
 
 
 def connect_options(settings: BrokerSettings) -> dict[str, Any]:

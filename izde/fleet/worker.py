@@ -160,7 +160,10 @@ class Worker:
             await msg.term()
             return
         if session.session_id in self.running:
-            return  # our own lease, redelivered while we still run it: the renewal below keeps it
+            # Our own job, redelivered while we still run it (the broker restarted): renew the newest delivery.
+            self.running[session.session_id].msg = msg
+            await msg.in_progress()
+            return
         if await self._stop_requested(session.session_id) is not None:
             await msg.ack()  # stopped while it waited: the server has finished its run
             return

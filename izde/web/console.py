@@ -188,6 +188,8 @@ def cameras_page(request: Request, service: Service, state: State) -> Response:
         cameras=cameras,
         runs=runs,
         sessions=sessions,
+        fleet=state.settings.broker.url is not None,
+        workers=state.sessions.workers(),
         authorisations=authorisations,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,22 +64,27 @@ class Fleet:
     def wait_workers(self, n: int, timeout: float = 120) -> None:
         wait_for(lambda: len(self.fleet()["workers"]) >= n, timeout, f"{n} workers to report")
 
-    def authorise_live(self, persons: list[str], cameras: list[str]) -> str:
-        body = {
+    def authorise_live(self, persons: list[str], cameras: list[str], *, urgent: bool = False) -> str:
+        """Live and recorded footage; ``urgent``: started before the decision, which is left to the test."""
+        now = datetime.now(UTC)
+        body: dict[str, Any] = {
             "objective": "serious_offence",
             "offence_code": "CC-105",
             "issuing_authority": "Prosecutor",
             "reference": "AUTH-LIVE",
-            "starts_at": "2026-01-01T00:00:00+00:00",
-            "ends_at": "2099-12-31T00:00:00+00:00",
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=12)).isoformat(),
             "covers_live": True,
             "covers_recorded": True,
             "persons": persons,
             "cameras": cameras,
         }
+        if urgent:
+            body["urgent_reason"] = "imminent danger to a missing child"
         auth_id = str(self.site.ok("curator", "POST", "/api/v1/authorisations", json=body)["id"])
         self.site.ok("curator", "POST", f"/api/v1/authorisations/{auth_id}/fria", json={"summary": "FRIA F-2"})
-        self.site.ok("approver", "POST", f"/api/v1/authorisations/{auth_id}/decision", json={"grant": True})
+        if not urgent:
+            self.site.ok("approver", "POST", f"/api/v1/authorisations/{auth_id}/decision", json={"grant": True})
         return auth_id
 
 

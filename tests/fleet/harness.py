@@ -181,3 +181,36 @@ def wait_for(predicate: Any, timeout: float, what: str, every: float = 0.25) -> 
             return value
         assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
         time.sleep(every)
+
+
+class RecorderProcess:
+    """``izde recorder`` as a real process over the server's data directory and database."""
+
+    def __init__(self, url: str, home: Path, db_url: str, folder: Path, cooldown_s: float) -> None:
+        self.log = folder / "recorder.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IZDE_")}
+        env.update(
+            IZDE_HOME=str(home),
+            IZDE_DATABASE_URL=db_url,
+            IZDE_PIPELINE__COOLDOWN_S=str(cooldown_s),
+            PYTHONUNBUFFERED="1",
+        )
+        self.proc = subprocess.Popen(
+            [str(BIN / "izde"), "recorder", "--broker", url],
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
