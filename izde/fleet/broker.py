@@ -12,6 +12,8 @@ key-value buckets izde uses. Nothing here knows what a session is.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -128,20 +130,26 @@ async def connect(
     async def disconnected_cb() -> None:
         log.warning("broker: disconnected")
 
+    nc = Client()
     try:
-        nc = await nats.connect(
+        # Once connected, the client reconnects forever; the first connection gets a deadline, so that a
+        # refusal (wrong credentials, no server) ends the start with a clear error instead of retrying.
+        first = nc.connect(
             servers=[u.strip() for u in settings.url.split(",")],
             name=name,
-            connect_timeout=settings.connect_timeout_s,
+            connect_timeout=max(1, round(settings.connect_timeout_s)),
             allow_reconnect=True,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=1,
             error_cb=error_cb,
             reconnected_cb=reconnected_cb,
             disconnected_cb=disconnected_cb,
             **options,
         )
-    except Exception as e:
+        await asyncio.wait_for(first, timeout=settings.connect_timeout_s * 2 + 1)
+    except (Exception, asyncio.CancelledError) as e:
+        with contextlib.suppress(Exception):
+            await nc.close()
         detail = "; ".join(dict.fromkeys(errors)) or str(e) or type(e).__name__
         if "authorization" in detail.lower() or "authentication" in detail.lower():
             raise BrokerError(

@@ -4,6 +4,7 @@ and MJPEG cameras replaying the shared clips in a loop."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -50,10 +51,12 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        args = [str(nats_binary()), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.folder / "js")]
-        if self.config is not None:
+        args = [str(nats_binary()), "-js", "-a", "127.0.0.1", "-p", str(self.port)]
+        if self.config is None:
+            args += ["-sd", str(self.folder / "js")]
+        else:
             path = self.folder / "nats.conf"
-            path.write_text(self.config)
+            path.write_text(re.sub(r"store_dir: \S+", f"store_dir: {self.folder / 'js'}", self.config))
             args += ["-c", str(path)]
         self.proc = subprocess.Popen(args, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
