@@ -329,6 +329,45 @@ class WebSettings(_Strict):
         return self
 
 
+class BrokerSettings(_Strict):
+    """The fleet: ``izde serve`` dispatches watch sessions to ``izde worker`` processes over NATS JetStream.
+
+    Unset ``url`` keeps the embedded default: sessions run as threads of the server, no broker."""
+
+    url: str | None = Field(
+        None,
+        pattern=r"^(nats|tls)://",
+        description="NATS server(s), comma-separated, e.g. nats://10.0.0.5:4222; unset: no fleet.",
+    )
+    failover_s: float = Field(
+        15.0,
+        ge=2.0,
+        le=600.0,
+        description="How soon a dead worker's sessions are claimed by another (the assignment's lease).",
+    )
+    recheck_s: float = Field(
+        3.0,
+        gt=0.0,
+        le=10.0,
+        description=(
+            "How often a worker asks the servers whether a session may go on (stop, authorisation, watchlist, "
+            "user); stops and withdrawals reach the worker within this time plus a round trip."
+        ),
+    )
+    recorder: bool = Field(
+        True, description="This server also records the fleet's events (alerts, counters) into the database."
+    )
+    credentials_file: Path | None = Field(
+        None, description="NATS credentials (.creds: user JWT and NKey seed) of this process's role."
+    )
+    user: str | None = Field(None, description="NATS user name, for servers configured with users and passwords.")
+    password_file: Path | None = Field(None, description="File holding the NATS password of ``user``.")
+    tls_ca: Path | None = Field(None, description="CA certificate the NATS server's certificate is checked against.")
+    tls_cert: Path | None = Field(None, description="Client certificate, for NATS servers that verify clients.")
+    tls_key: Path | None = Field(None, description="Private key of ``tls_cert``.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Time to reach the NATS server at start.")
+
+
 def default_home() -> Path:
     return user_data_path("izde", appauthor=False)
 
@@ -350,6 +389,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     cameras: CameraSettings = CameraSettings()
     web: WebSettings = WebSettings()
+    broker: BrokerSettings = BrokerSettings()
 
     @model_validator(mode="before")
     @classmethod

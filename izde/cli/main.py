@@ -15,6 +15,7 @@ from izde.cli import (
     bench_eval,
     cameras,
     demo,
+    fleet,
     models,
     purge,
     report,
@@ -80,6 +81,9 @@ threshold_app.command("reject")(threshold_change.reject)
 threshold_app.command("history")(threshold_change.history)
 app.command("watch")(watch.watch)
 app.command("serve")(serve.serve)
+app.command("worker")(fleet.worker)
+app.command("recorder")(fleet.recorder)
+app.add_typer(fleet.app, name="fleet")
 app.add_typer(bench.app, name="bench")
 
 config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=True)

@@ -9,10 +9,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from izde.api import Izde
 from izde.config import Settings
+from izde.governance.roles import Actor
+from izde.runner.base import SessionRunner
+from izde.runner.inprocess import InProcessRunner, ServiceFactory
 from izde.web import (
     auth,
     console,
@@ -26,7 +30,6 @@ from izde.web import (
 )
 from izde.web.deps import WebState
 from izde.web.hardening import SecurityHeaders, install_docs
-from izde.web.sessions import SessionManager
 from izde.web.uploads import MAX_PHOTOS, BodyLimit
 from izde.web.webhooks import Dispatcher
 
@@ -34,7 +37,23 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 # Routers whose routes need no login. Everything else is behind the authenticated service dependency.
-PUBLIC_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/health", "/login", "/docs", "/openapi.json", "/static"})
+PUBLIC_PATHS = frozenset(
+    {"/api/v1/auth/login", "/api/v1/health", "/metrics", "/login", "/docs", "/openapi.json", "/static"}
+)
+
+
+def session_runner(root: Izde, services: ServiceFactory) -> SessionRunner:
+    """Threads of this process, or with ``broker.url`` set the fleet's workers (connected now, so that a
+    broker that cannot be reached stops the server at start)."""
+    settings = root.settings
+    if settings.broker.url:
+        from izde.fleet.runner import FleetRunner  # the NATS client is needed only for a fleet
+        from izde.fleet.server import FleetServer
+
+        server = FleetServer(root)
+        server.start()
+        return FleetRunner(server)
+    return InProcessRunner(services, settings.web.max_sessions)
 
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
@@ -47,14 +66,18 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     if swept_runs or swept_uploads:
         log.warning("marked %d stale run(s) failed, removed %d staged upload(s)", swept_runs, swept_uploads)
     dispatcher = Dispatcher(root.db, settings.web) if settings.web.webhooks else None
+    state: WebState
+
+    def services(actor: Actor, session_settings: Settings) -> Izde:
+        return state.service(actor, session_settings)
+
     state = WebState(
         settings=settings,
         root=root,
         csrf_secret=secrets.token_bytes(32),
-        sessions=SessionManager(),
+        sessions=session_runner(root, services),
         dispatcher=dispatcher,
     )
-    state.sessions.state = state
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,6 +112,15 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     # HSTS only with secure cookies: they mean the console is reached over HTTPS.
     app.add_middleware(SecurityHeaders, hsts=settings.web.secure_cookies)
     install_docs(app)
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics_endpoint() -> PlainTextResponse:
+        """Prometheus metrics: sessions, frames, alert latency, broker reconnects. Counts and times only, no
+        personal data (so no login); keep the port internal all the same."""
+        from izde.fleet import metrics
+
+        metrics.SESSIONS.set(sum(s.status in ("running", "queued") for s in state.sessions.all()))
+        return PlainTextResponse(metrics.exposition().decode(), media_type="text/plain; version=0.0.4")
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -1,0 +1,222 @@
+"""The fleet runner: a :class:`~izde.runner.base.SessionRunner` that dispatches sessions to workers.
+
+A start is checked and recorded here exactly as an in-process one (permission, authorisation, run row and
+its audit entry), so refusals reach the caller; then the session becomes a durable job that waits ("queued")
+until a worker with a free slot claims it. Sessions outlive the server that started them: any server lists
+and stops them, and stopping this server leaves them running on their workers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from nats.js.errors import NoKeysError
+
+from izde.errors import NotFound
+from izde.fleet.broker import job_subject
+from izde.fleet.messages import Job, SessionJob, SessionSpec, SessionState, StopRequest, WorkerBeat
+from izde.fleet.server import FleetServer
+from izde.fleet.worker import SESSION_KIND
+from izde.governance.roles import Action
+from izde.runner.base import SessionInfo, WorkerInfo
+from izde.runner.inprocess import with_fps
+from izde.runner.recorder import RunEnd, RunStart
+from izde.store import runs
+
+if TYPE_CHECKING:
+    from izde.api import Izde
+
+STOP_WAIT_S = 10.0
+
+
+class FleetRunner:
+    def __init__(self, server: FleetServer) -> None:
+        self.server = server
+
+    def start(
+        self, service: Izde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
+    ) -> SessionInfo:
+        assert service.actor is not None
+        service.require(Action.CAMERA_READ)
+        service.require(Action.WATCH_RECORDED)  # before the camera is looked up, as in-process
+        cam = service.camera(camera)
+        source = service._camera_source(cam.name)
+        name, spec, actor, scope, footage_start = service._authorise_watch(source, cam.name, authorisation, recorded_at)
+        service._apply_retention(as_system=True)
+        live = spec.kind.live
+        _, wl_hash = service._match_gallery(scope.persons)
+        threshold = service.threshold()
+        settings = with_fps(service.settings, fps)
+        run_id = service._run_recorder().start(
+            RunStart(
+                camera=name,
+                source=spec.location,
+                source_kind=spec.kind.value,
+                threshold=threshold,
+                watchlist_hash=wl_hash,
+                watchlist_size=len(scope.persons),
+                authorisation_id=scope.id,
+                started_by=actor.user_id,
+                recorded_at=None if live else footage_start,
+                urgent=scope.status.value != "granted",
+            )
+        )
+        session_id = uuid.uuid4().hex
+        job = SessionJob(
+            session_id=session_id,
+            run_id=run_id,
+            camera=name,
+            source=source,
+            live=live,
+            footage_start=footage_start,
+            analysis_fps=settings.pipeline.analysis_fps,
+            pipeline=settings.pipeline.model_dump(mode="json"),
+            match=settings.match.model_copy(update={"threshold": threshold}).model_dump(mode="json"),
+        )
+        info = SessionSpec(
+            session_id=session_id,
+            run_id=run_id,
+            camera=name,
+            authorisation_id=scope.id,
+            started_by=actor.username,
+            started_by_id=actor.user_id,
+            live=live,
+            started_at=datetime.now(UTC),
+        )
+        self.server.call(self._dispatch(info, job))
+        return self.get(session_id)
+
+    async def _dispatch(self, spec: SessionSpec, job: SessionJob) -> None:
+        broker = self.server.broker
+        assert broker is not None
+        await broker.sessions.put(f"s.{spec.session_id}.spec", spec.encode())
+        message = Job(kind=SESSION_KIND, id=spec.session_id, payload=job.model_dump(mode="json"))
+        headers = {"Nats-Msg-Id": f"job.{spec.session_id}"}
+        await broker.js.publish(job_subject(SESSION_KIND), message.encode(), headers=headers)
+
+    # -- reading the fleet ----------------------------------------------------------------------------------
+
+    async def _session(self, session_id: str) -> SessionInfo | None:
+        spec: SessionSpec | None = await self.server.get(f"s.{session_id}.spec", SessionSpec)
+        if spec is None:
+            return None
+        state: SessionState | None = await self.server.get(f"s.{session_id}.state", SessionState)
+        stop: StopRequest | None = await self.server.get(f"s.{session_id}.stop", StopRequest)
+        return describe(spec, state, stop, self.server.settings.broker.failover_s)
+
+    async def _all(self) -> list[SessionInfo]:
+        broker = self.server.broker
+        assert broker is not None
+        try:
+            keys = [k for k in await broker.sessions.keys() if k.endswith(".spec")]
+        except NoKeysError:
+            return []
+        found = await asyncio.gather(*(self._session(k.split(".")[1]) for k in keys))
+        return sorted((s for s in found if s is not None), key=lambda s: s.started_at, reverse=True)
+
+    def workers(self) -> list[WorkerInfo]:
+        return [
+            WorkerInfo(
+                name=b.name,
+                host=b.host,
+                capacity=b.capacity,
+                sessions=tuple(b.sessions),
+                last_heartbeat=b.at,
+                frames_analysed_per_s=b.frames_analysed_per_s,
+                frames_dropped=b.frames_dropped,
+            )
+            for b in self.server.call(self._workers())
+        ]
+
+    async def _workers(self) -> list[WorkerBeat]:
+        broker = self.server.broker
+        assert broker is not None
+        try:
+            keys = await broker.workers.keys()
+        except NoKeysError:
+            return []
+        beats = []
+        for k in keys:
+            try:
+                entry = await broker.workers.get(k)
+            except Exception:  # expired between the listing and the read
+                continue
+            if entry.value:
+                beats.append(WorkerBeat.decode(entry.value))
+        return sorted(beats, key=lambda b: b.name)
+
+    def all(self) -> list[SessionInfo]:
+        return self.server.call(self._all())
+
+    def get(self, session_id: str) -> SessionInfo:
+        found = self.server.call(self._session(session_id))
+        if found is None:
+            raise NotFound(f"no watch session '{session_id}' in the fleet", "list them at /api/v1/sessions")
+        return found
+
+    # -- control --------------------------------------------------------------------------------------------
+
+    def stop(self, session_id: str, service: Izde) -> SessionInfo:
+        """The worker sees the request at its next recheck (``broker.recheck_s``) and stops; a session still
+        queued is finished here. Waits up to 10 s for the worker to report the end."""
+        spec: SessionSpec | None = self.server.call(self.server.get(f"s.{session_id}.spec", SessionSpec))
+        if spec is None:
+            raise NotFound(f"no watch session '{session_id}' in the fleet", "list them at /api/v1/sessions")
+        actor = service.require(Action.WATCH_LIVE if spec.live else Action.WATCH_RECORDED)
+        request = StopRequest(by=actor.username, reason=f"stopped by {actor.username}", at=datetime.now(UTC))
+        self.server.call(self._put(f"s.{session_id}.stop", request.encode()))
+        state: SessionState | None = self.server.call(self.server.get(f"s.{session_id}.state", SessionState))
+        if state is None:
+            # Not claimed yet: no worker will run it (a worker that claims it now sees the request first).
+            service._run_recorder().finish(
+                spec.run_id, RunEnd(runs.RunStatus.STOPPED, runs.RunCounters(), reason=request.reason)
+            )
+            return self.get(session_id)
+        deadline = time.monotonic() + STOP_WAIT_S
+        while time.monotonic() < deadline:
+            info = self.get(session_id)
+            if info.status in ("completed", "failed", "stopped"):
+                return info
+            time.sleep(0.2)
+        return self.get(session_id)
+
+    async def _put(self, key: str, value: bytes) -> None:
+        broker = self.server.broker
+        assert broker is not None
+        await broker.sessions.put(key, value)
+
+    def shutdown(self) -> None:
+        """Sessions belong to the fleet, not to this server: they go on. Only the connection closes."""
+        self.server.stop()
+
+
+def describe(spec: SessionSpec, state: SessionState | None, stop: StopRequest | None, failover_s: float) -> SessionInfo:
+    if state is None:
+        status, health = ("stopped", "finished") if stop is not None else ("queued", "ok")
+    else:
+        status = state.status
+        stale = datetime.now(UTC) - state.beat_at > timedelta(seconds=failover_s)
+        health = "finished" if status != "running" else ("stalled" if stale else "ok")
+    return SessionInfo(
+        id=spec.session_id,
+        camera=spec.camera,
+        authorisation_id=spec.authorisation_id,
+        started_by=spec.started_by,
+        status=status,
+        health=health,
+        run_id=spec.run_id,
+        started_at=spec.started_at,
+        ended_at=state.beat_at if state is not None and status != "running" else None,
+        frames_read=state.frames_read if state else 0,
+        frames_dropped=state.frames_dropped if state else 0,
+        frames_analysed=state.frames_analysed if state else 0,
+        faces_seen=state.faces_seen if state else 0,
+        tracks_seen=state.tracks_seen if state else 0,
+        alerts=state.alerts if state else 0,
+        error=state.error if state else None,
+        stop_reason=(state.stop_reason if state else None) or (stop.reason if stop and state is None else None),
+        worker=state.worker if state else None,
+    )
