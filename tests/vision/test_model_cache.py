@@ -8,6 +8,7 @@ import onnx
 import pytest
 
 from izde.vision import model_cache as mc
+from tests.vision.faceres_helpers import require_faceres  # first, while IZDE_MODEL_CACHE is the user's
 
 
 def test_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,9 +68,34 @@ def test_models_build_force_converts_again(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setenv(mc.CACHE_ENV, str(tmp_path / "cache"))
     runner = CliRunner()
-    first = json.loads(runner.invoke(app, ["build", "--json"]).stdout)
-    again = json.loads(runner.invoke(app, ["build", "--json"]).stdout)
-    forced = json.loads(runner.invoke(app, ["build", "--json", "--force"]).stdout)
+    first = json.loads(runner.invoke(app, ["build", "--json", "--no-faceres"]).stdout)
+    again = json.loads(runner.invoke(app, ["build", "--json", "--no-faceres"]).stdout)
+    forced = json.loads(runner.invoke(app, ["build", "--json", "--force", "--no-faceres"]).stdout)
     assert [m["built"] for m in first["models"]] == [True, True]
     assert [m["built"] for m in again["models"]] == [False, False]
     assert [m["built"] for m in forced["models"]] == [True, True]
+
+
+def test_models_build_converts_faceres_from_the_fetched_tarball_without_npm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from izde.cli.models import app
+    from izde.vision import faceres
+
+    tarball = faceres.npm_dir() / faceres.HUMAN.tarball_name
+    require_faceres()
+    monkeypatch.setenv(mc.CACHE_ENV, str(tmp_path / "cache"))
+    (tmp_path / "cache" / "npm").mkdir(parents=True)
+    shutil.copyfile(tarball, tmp_path / "cache" / "npm" / tarball.name)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm: the digest-checked tarball in the cache is enough
+    result = CliRunner().invoke(app, ["build", "--json"])
+    assert result.exit_code == 0, result.output
+    built = {m["kind"]: m for m in json.loads(result.stdout)["models"]}
+    assert built["faceres"]["built"] and built["faceres"]["source_sha256"] == faceres.HUMAN.sha256
+    again = json.loads(CliRunner().invoke(app, ["build", "--json"]).stdout)
+    assert [m["built"] for m in again["models"]] == [False, False, False]

@@ -1,0 +1,290 @@
+"""Score fusion of dlib's descriptor with FaceRes's, measured on LFW against each network alone.
+
+The fusion itself (per-network normalisation by the impostor distribution, weighted mean) is in
+:mod:`izde.watchlist.fusion`; here its normalisers are fitted on LFW dev-train pairs (pairsDevTrain.txt) only.
+
+FaceRes descriptors of dataset photos reuse the face each photo's dlib record found (its 5 landmarks, from
+the evaluation cache), so both networks see the same face and only recognition is compared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from izde.config import VisionSettings
+from izde.eval import identification, metrics
+from izde.eval.datasets import Pair, load_identities, read_pairs
+from izde.eval.embed import CLEAN, EmbeddingCache, _read, _Record, embed_paths, embedder_name
+from izde.vision.types import F32
+from izde.watchlist.fusion import Fusion, Normaliser, person_distances
+
+Progress = Callable[[int, int], None]
+BUILTIN = Path(__file__).parent / "data" / "fusion_lfw_devtrain.json"
+F64 = npt.NDArray[np.float64]
+DLIB, FACERES, FUSED, FUSED_DPRIME = "dlib", "faceres", "fused", "fused-dprime"
+
+
+def faceres_descriptors(
+    paths: Sequence[Path],
+    vision: VisionSettings | None = None,
+    store: EmbeddingCache | None = None,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> F32:
+    """(n, 1024) FaceRes descriptors of ``paths``, cut at the landmarks of each photo's dlib record."""
+    from izde.vision.faceres import NAME, PADDING, FaceresEmbedder
+
+    vision = vision or VisionSettings()
+    store = store or EmbeddingCache()
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    embed_paths(unique, vision, workers=workers, store=store)  # the faces (landmarks), cached
+    dkeys = {p: store.key(p, embedder_name(vision), CLEAN) for p in unique}
+    fkeys = {p: store.key(p, f"{NAME}-p{PADDING}", CLEAN) for p in unique}
+    found = store.get(list(fkeys.values()))
+    todo = [p for p in unique if fkeys[p] not in found]
+    if todo:
+        faces = store.get([dkeys[p] for p in todo])
+        embedder = FaceresEmbedder()
+        done = len(unique) - len(todo)
+        for start in range(0, len(todo), 32):
+            chunk = todo[start : start + 32]
+            recs = [faces[dkeys[p]] for p in chunk]
+            chips = np.concatenate(
+                [embedder.chips(_read(str(p)), r.landmarks[None]) for p, r in zip(chunk, recs, strict=True)]
+            )
+            desc = embedder.embed_chips(chips)
+            items = [
+                (fkeys[p], _Record(desc[i], r.box, r.landmarks, r.method, r.detected))
+                for i, (p, r) in enumerate(zip(chunk, recs, strict=True))
+            ]
+            store.put(items)
+            found.update(items)
+            done += len(chunk)
+            if progress:
+                progress(done, len(unique))
+    return np.stack([found[fkeys[Path(p)]].descriptor for p in paths]).astype(np.float32)
+
+
+def descriptor_sets(
+    paths: Sequence[Path], vision: VisionSettings, workers: int = 1, progress: Progress | None = None
+) -> dict[str, dict[Path, F32]]:
+    """Both networks' descriptors of ``paths``, by network then path."""
+    store = EmbeddingCache()
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    d = embed_paths(unique, vision, workers=workers, store=store).descriptors
+    f = faceres_descriptors(unique, vision, store, progress, workers)
+    return {DLIB: dict(zip(unique, d, strict=True)), FACERES: dict(zip(unique, f, strict=True))}
+
+
+def pair_distances(pairs: Sequence[Pair], desc: dict[Path, F32]) -> F64:
+    a = np.stack([desc[p.a] for p in pairs]).astype(np.float64)
+    b = np.stack([desc[p.b] for p in pairs]).astype(np.float64)
+    return np.asarray(np.linalg.norm(a - b, axis=1), np.float64)
+
+
+def fit(pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], weights: dict[str, float] | None = None) -> Fusion:
+    """Normalisers fitted on ``pairs`` (use dev-train pairs only) and the given weights (equal by default)."""
+    same = np.array([p.same for p in pairs], bool)
+    norms = {}
+    for name, desc in sets.items():
+        d = pair_distances(pairs, desc)
+        norms[name] = Normaliser.fit(d[same], d[~same])
+    return Fusion(norms, weights or dict.fromkeys(sets, 1.0))
+
+
+def _split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
+    owner = np.concatenate([np.full(len(ps), i, np.int32) for i, ps in enumerate(split.enrol)])
+    templates = np.stack([desc[p] for ps in split.enrol for p in ps])
+    mated = np.stack([desc[p] for p, _ in split.mated])
+    nonmated = np.stack([desc[p] for p in split.nonmated])
+    n = len(split.names)
+    return person_distances(mated, templates, owner, n), person_distances(nonmated, templates, owner, n)
+
+
+def _identification(mated_d: F64, nonmated_d: F64, mates: np.ndarray) -> dict[str, Any]:
+    m = metrics.mated_scores(mated_d, mates)
+    n = metrics.nonmated_scores(nonmated_d)
+    return {
+        "rank1": metrics.rank1(m),
+        "fnir_at_fpir": [identification.op_json(metrics.fnir_at_fpir(m, n, f)) for f in identification.FPIRS],
+    }
+
+
+def _verification(genuine: F64, impostor: F64) -> dict[str, Any]:
+    _, acc = metrics.best_threshold(genuine, impostor)
+    cv, cv_std = metrics.cross_validated_accuracy(genuine, impostor)
+    return {
+        "best_accuracy": acc,
+        "cross_validated_accuracy": cv,
+        "cross_validated_std": cv_std,
+        "tar_at_far": [
+            {"far": far, "tar": metrics.tar_at_far(genuine, impostor, far).positive_rate} for far in (1e-2, 1e-3)
+        ],
+    }
+
+
+def _at_default_fpir(md: dict[str, F64], nd: dict[str, F64], mates: np.ndarray, threshold: float) -> dict[str, Any]:
+    """dlib at izde's default threshold, and each other score at the threshold that gives no higher FPIR:
+    the fair comparison for replacing the default (same false alarms, fewer misses?)."""
+    scores = {k: (metrics.mated_scores(md[k], mates), metrics.nonmated_scores(nd[k])) for k in md}
+    m, n = scores[DLIB]
+    fpir = metrics.accept_rate(n, threshold)
+    out: dict[str, Any] = {DLIB: {"threshold": threshold, "fpir": fpir, "fnir": metrics.fnir(m, threshold)}}
+    for k, (m, n) in scores.items():
+        if k != DLIB:
+            t = metrics.threshold_at_rate(n, fpir)
+            out[k] = {"threshold": t, "fpir": metrics.accept_rate(n, t), "fnir": metrics.fnir(m, t)}
+    return out
+
+
+def cost_per_face(n: int = 32, repeats: int = 3) -> dict[str, float]:
+    """Milliseconds per face of each network on this machine (batch of ``n`` chips, best of ``repeats``)."""
+    from izde.vision.faceres import SIZE, FaceresEmbedder
+    from izde.vision.onnx_backend import OnnxEmbedder
+    from izde.vision.types import CHIP_SIZE
+
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, embed, size in (
+        (DLIB, OnnxEmbedder().embed, CHIP_SIZE),
+        (FACERES, FaceresEmbedder().embed_chips, SIZE),
+    ):
+        chips = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+        embed(chips[:2])
+        best = min(_timed(lambda e=embed, c=chips: e(c)) for _ in range(repeats))  # type: ignore[misc]
+        out[name] = 1000 * best / n
+    return out
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def compare(
+    root: Path,
+    gallery_sizes: Sequence[int] = (100, 1000),
+    workers: int = 1,
+    progress: Progress | None = None,
+    weights: dict[str, float] | None = None,
+    flip_average: bool = True,
+    plots: Path | None = None,
+) -> dict[str, Any]:
+    """dlib alone, FaceRes alone and fused (equal weights, and weights by each network's d' on the pairs):
+    verification on the pairs and 1:N per gallery size; a DET plot per gallery size into ``plots``."""
+    from izde.config import MatchSettings
+
+    default_threshold = MatchSettings().threshold
+    vision = VisionSettings(flip_average=flip_average)
+    pairs = read_pairs(root)
+    ids = load_identities(root)
+    splits = {g: identification.make_split(ids, g) for g in gallery_sizes}
+    paths = [p for pr in pairs for p in (pr.a, pr.b)] + [p for s in splits.values() for p in s.paths()]
+    sets = descriptor_sets(paths, vision, workers, progress)
+    fusion = fit(pairs, sets, weights)
+    by_dprime = Fusion(fusion.normalisers, {k: n.dprime for k, n in fusion.normalisers.items()})
+    same = np.array([p.same for p in pairs], bool)
+    pd = {k: pair_distances(pairs, v) for k, v in sets.items()}
+    pd[FUSED], pd[FUSED_DPRIME] = fusion.fuse(pd), by_dprime.fuse(pd)
+    result: dict[str, Any] = {
+        "dataset": str(root),
+        "calibration": {
+            "pairs": len(pairs),
+            "normalisers": {k: n.as_json() for k, n in fusion.normalisers.items()},
+            "weights": fusion.weights,
+            "dprime_weights": by_dprime.weights,
+        },
+        "verification": {k: _verification(d[same], d[~same]) for k, d in pd.items()},
+        "identification": [],
+    }
+    for g, split in splits.items():
+        mates = np.array([m for _, m in split.mated])
+        md, nd = {}, {}
+        for k, desc in sets.items():
+            md[k], nd[k] = _split_distances(split, desc)
+        md[FUSED], nd[FUSED] = fusion.fuse(md), fusion.fuse(nd)
+        md[FUSED_DPRIME], nd[FUSED_DPRIME] = by_dprime.fuse(md), by_dprime.fuse(nd)
+        row: dict[str, Any] = {
+            "gallery_size": g,
+            "mated_probes": len(split.mated),
+            "nonmated_probes": len(split.nonmated),
+        }
+        row.update({k: _identification(md[k], nd[k], mates) for k in md})
+        row["at_dlib_default_fpir"] = _at_default_fpir(md, nd, mates, default_threshold)
+        result["identification"].append(row)
+        if plots is not None:
+            from izde.eval import plots as plot
+
+            curves = {k: (metrics.mated_scores(md[k], mates), metrics.nonmated_scores(nd[k])) for k in md}
+            name = f"fusion_det_g{g}.png"
+            plot.det(curves, plots / name, f"LFW dev-train 1:N, {g} people, one photo each")
+            row["plot"] = name
+    return result
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    """Markdown: FNIR at FPIR 1e-2 / 1e-3 per gallery size and verification, per network and fused."""
+    names = (DLIB, FACERES, FUSED, FUSED_DPRIME)
+    lines = [
+        "| | " + " | ".join(names) + " |",
+        "| --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+    v = result["verification"]
+    lines.append(
+        "| LFW pairs, 10-fold accuracy | " + " | ".join(f"{v[n]['cross_validated_accuracy']:.2%}" for n in names) + " |"
+    )
+    lines.append("| TAR at FAR 1e-3 | " + " | ".join(f"{v[n]['tar_at_far'][1]['tar']:.2%}" for n in names) + " |")
+    for row in result["identification"]:
+        for i, f in enumerate(identification.FPIRS):
+            cells = []
+            for n in names:
+                op = row[n]["fnir_at_fpir"][i]
+                cells.append(f"{op['fnir']:.2%}" + ("" if op["measured"] else " (extrapolated)"))
+            lines.append(f"| 1:N G={row['gallery_size']}, FNIR at FPIR {f:g} | " + " | ".join(cells) + " |")
+    for row in result["identification"]:
+        at = row["at_dlib_default_fpir"]
+        cells = [f"{at[n]['fnir']:.2%} (FPIR {at[n]['fpir']:.2%})" for n in names]
+        lines.append(f"| 1:N G={row['gallery_size']}, FNIR at dlib's default FPIR | " + " | ".join(cells) + " |")
+    if "ms_per_face" in result:
+        ms = result["ms_per_face"]
+        cost = [f"{ms[DLIB]:.1f}", f"{ms[FACERES]:.1f}", *[f"{ms[DLIB] + ms[FACERES]:.1f}"] * 2]
+        lines.append("| descriptor ms per face (CPU, batch 32) | " + " | ".join(cost) + " |")
+    for row in result["identification"]:
+        if "plot" in row:
+            lines.append(f"\n![DET, {row['gallery_size']} people]({row['plot']})")
+    return lines
+
+
+def calibration_doc(result: dict[str, Any], command: str) -> dict[str, Any]:
+    """What a deployment needs to fuse scores: the normalisers, equal weights, and the fused threshold that
+    keeps the FPIR of dlib at izde's default threshold on the largest measured gallery."""
+    largest = max(result["identification"], key=lambda r: r["gallery_size"])
+    at = largest["at_dlib_default_fpir"]
+    return {
+        "source": {"dataset": result["dataset"], "command": command, "pairs": result["calibration"]["pairs"]},
+        "normalisers": result["calibration"]["normalisers"],
+        "weights": result["calibration"]["weights"],
+        "threshold": at[FUSED]["threshold"],
+        "threshold_basis": {
+            "gallery_size": largest["gallery_size"],
+            "dlib_threshold": at[DLIB]["threshold"],
+            "fpir": at[FUSED]["fpir"],
+            "dlib_fpir": at[DLIB]["fpir"],
+        },
+    }
+
+
+def load_calibration(path: Path = BUILTIN) -> tuple[Fusion, float]:
+    """The fusion and its threshold from a file written by ``izde eval fusion --calibration-out``."""
+    import json
+
+    doc = json.loads(path.read_text())
+    norms = {k: Normaliser(**v) for k, v in doc["normalisers"].items()}
+    return Fusion(norms, {k: float(w) for k, w in doc["weights"].items()}), float(doc["threshold"])
