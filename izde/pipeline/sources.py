@@ -106,10 +106,13 @@ def _open_capture(location: str | int, timeout_ms: int = 10_000) -> Any:
 
 
 class FileSource:
+    """A video file, or a segment of one (``start_s`` to ``end_s``, positions in the file): a segment's frames keep
+    their positions in the whole file, so times computed from the recording's start stay right."""
+
     live = False
     continuous = True
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, start_s: float = 0.0, end_s: float | None = None) -> None:
         self.spec = spec
         self.stats = SourceStats()
         self._cap = _open_capture(spec.location)
@@ -121,12 +124,21 @@ class FileSource:
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else 25.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.first_frame = max(0, round(start_s * self.fps))
+        self.end_frame = None if end_s is None else max(self.first_frame, round(end_s * self.fps))
+        if self.first_frame:
+            # OpenCV's FFmpeg reader seeks to the key frame before and decodes forward to the exact frame.
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, self.first_frame)
 
     def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
         sampler = _Sampler(analysis_fps)
-        index = -1
+        index = self.first_frame - 1
+        sampler.next_due = self.first_frame / self.fps
         try:
             while not stop.is_set():
+                if self.end_frame is not None and index + 1 >= self.end_frame:
+                    self.stats.finished = True
+                    return
                 if not self._cap.grab():
                     break
                 index += 1
@@ -140,11 +152,12 @@ class FileSource:
                 yield Frame(_bgr_to_rgb(bgr), index, position, datetime.now(UTC))
             else:
                 return
+            expected = (self.end_frame or self.frame_count) - self.first_frame
             if self.stats.frames_read == 0:
                 self.stats.error = f"{self.spec.location} holds no decodable video frame"
-            elif self.frame_count and self.stats.frames_read < 0.98 * self.frame_count - 1:
+            elif self.frame_count and self.stats.frames_read < 0.98 * expected - 1:
                 self.stats.error = (
-                    f"{self.spec.location} ended early at frame {self.stats.frames_read} of {self.frame_count} "
+                    f"{self.spec.location} ended early at frame {index + 1} of {self.frame_count} "
                     "(file truncated or damaged)"
                 )
             else:
