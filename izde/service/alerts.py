@@ -6,7 +6,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from izde.errors import InvalidInput, NotFound
 from izde.governance.review import AlertState, Decision, PriorReview, next_state
@@ -35,7 +35,14 @@ class AlertService(Core):
             a.quality,
             a.status,
             self.db.files.path(a.evidence_file) if a.evidence_file and with_evidence else None,
+            seq=a.seq,
         )
+
+    def alert_feed_position(self) -> int:
+        """The feed position now: a feed that starts here shows alerts recorded from now on."""
+        self.require(Action.ALERT_READ)
+        with self.db.session(readonly=True) as session:
+            return int(session.scalar(select(func.max(Alert.seq))) or 0)
 
     def _alert_view_unchecked(self, alert_id: str) -> AlertView:
         """For the watch session's own alert feed and for reviewers: operators, who may see evidence."""
@@ -84,14 +91,17 @@ class AlertService(Core):
             self.audit(session, "evidence.view", "alert", a.id, served=True)
             return a.id, self.db.files.path(a.evidence_file)
 
-    def alert_feed(self, after: datetime | None, limit: int = 50) -> list[AlertView]:
-        """Alerts raised after ``after`` (oldest first), for the live feed. Only a poll that returns alerts is
-        audited, so an idle feed does not flood the log."""
+    def alert_feed(self, after: int | None, limit: int = 50) -> list[AlertView]:
+        """Alerts recorded after the feed position ``after`` (oldest first), for the live feed. Only a poll that
+        returns alerts is audited, so an idle feed does not flood the log.
+
+        Positions are the alerts' committed sequence (the seq of their audit entry, appended under the chain's
+        lock), so an alert whose transaction committed late is never skipped, as one paged by time could be."""
         self.require(Action.ALERT_READ)
         with self.db.session() as session:
-            q = select(Alert).order_by(Alert.created_at, Alert.id).limit(limit)
+            q = select(Alert).where(Alert.seq.is_not(None)).order_by(Alert.seq).limit(limit)
             if after is not None:
-                q = q.where(Alert.created_at > after)
+                q = q.where(Alert.seq > after)
             rows = list(session.scalars(q))
             if not rows:
                 return []

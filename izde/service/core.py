@@ -20,7 +20,7 @@ from izde.governance.roles import Action, Actor, PermissionDenied, Role, authori
 from izde.governance.users import AuthenticationFailed
 from izde.service import login_attempts
 from izde.store.db import Database
-from izde.store.models import User
+from izde.store.models import AuditEntry, User
 from izde.vision.stack import VisionStack, build_stack
 
 TOKEN_RECHECK_S = 5.0  # how long a token-holding service trusts the roles it read; one indexed lookup per check
@@ -105,11 +105,12 @@ class Core:
         subject_id: str | None = None,
         actor: Actor | str | None = None,
         **details: Any,
-    ) -> None:
+    ) -> AuditEntry:
         who = actor or self.actor or "anonymous"
         row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
         # The head anchor moves only after the commit, so a rolled-back entry never becomes the head.
         audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
+        return row
 
     def use_token(self, token: str) -> Actor:
         self.actor = self._token = None  # an invalid token leaves nobody acting, never the previous user

@@ -49,6 +49,7 @@ class AlertView:
     quality: float
     status: str
     evidence_path: Path | None  # only for roles that may see evidence, and each such view is audited
+    seq: int | None = None  # the committed sequence the live feed pages by
 
 
 @dataclass(slots=True)

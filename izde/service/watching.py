@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from izde.errors import InvalidInput
 from izde.governance import users
@@ -19,15 +19,15 @@ from izde.governance.roles import Action, Actor, PermissionDenied, decision
 from izde.pipeline.run import Progress, run_source
 from izde.pipeline.sources import SourceStats, open_source, parse_source
 from izde.pipeline.watcher import AlertEvent, WatchCounters, Watcher
+from izde.runner.recorder import AlertRecord, RunEnd, RunRecorder, RunStart
 from izde.service.alerts import AlertService
 from izde.service.authorisations import AuthorisationService, find_authorisation, scope_of
 from izde.service.cameras import CameraService
 from izde.service.retention import RetentionService
 from izde.service.settings import SettingsService
 from izde.service.views import AlertView, WatchReport
-from izde.store import alerts as alert_store
-from izde.store import counts, outbox, runs
-from izde.store.models import Alert, Authorisation, Person
+from izde.store import runs
+from izde.store.models import Person
 from izde.store.templates import load_match_set
 from izde.vision.types import Frame
 from izde.watchlist.faiss_index import build_index
@@ -113,71 +113,33 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         src = open_source(spec, self.settings.pipeline.stream_retries, self.settings.pipeline.stream_backoff_s)
         gallery, wl_hash = self._gallery(scope.persons)
         threshold = self.threshold()
-        with self.db.session() as session:
-            run = runs.start_run(
-                session,
+        recorder = self._run_recorder()
+        run_id = recorder.start(
+            RunStart(
                 camera=camera,
                 source=spec.location,
                 source_kind=spec.kind.value,
                 threshold=threshold,
                 watchlist_hash=wl_hash,
                 watchlist_size=len(gallery),
-            )
-            run.authorisation_id, run.started_by = scope.id, actor.user_id
-            run.recorded_at = None if live else footage_start
-            run_id = run.id
-            self.audit(
-                session,
-                "watch.start",
-                "run",
-                run_id,
-                camera=camera,
-                source_kind=spec.kind.value,
-                authorisation=scope.id,
+                authorisation_id=scope.id,
+                started_by=actor.user_id,
+                recorded_at=None if live else footage_start,
                 urgent=scope.status.value != "granted",
-                watchlist_hash=wl_hash,
-                watchlist_size=len(gallery),
-                threshold=threshold,
             )
+        )
         if on_start is not None:
             on_start(run_id, src.stats)
         report = WatchReport(run_id, camera, spec.location, runs.RunStatus.RUNNING.value, None, 0, 0, 0, 0, 0)
-        flushed = {"faces": 0, "tracks": 0, "at": time.monotonic(), "checked": time.monotonic()}
+        clock = {"flushed": time.monotonic(), "checked": time.monotonic()}
 
         def store_alert(event: AlertEvent) -> None:
-            with self.db.transaction() as (session, stage):
-                row = alert_store.add_alert(
-                    session,
-                    stage,
-                    run_id=run_id,
-                    person_id=event.person_id,
-                    track_id=event.track_id,
-                    # Recorded footage: when it happened, not when it was analysed.
-                    frame_time=event.frame_time if live else footage_start + timedelta(seconds=event.position_s),
-                    position_s=event.position_s,
-                    distance=event.distance,
-                    threshold=event.threshold,
-                    quality=event.quality,
-                    evidence_jpeg=event.evidence_jpeg,
-                )
-                # Same transaction: an alert is never raised without its notifications (the durable outbox).
-                urls = [w.url for w in self.settings.web.webhooks]
-                if urls:
-                    outbox.enqueue_alert(session, row, urls, self.settings.web.public_url)
-                self.audit(
-                    session,
-                    "alert.raised",
-                    "alert",
-                    row.id,
-                    actor="system",
-                    run=run_id,
-                    camera=camera,
-                    person=event.person_id,
-                    distance=round(event.distance, 4),
-                    threshold=event.threshold,
-                )
-                alert_id = row.id
-            view = self._alert_view_unchecked(alert_id)
+            # Recorded footage: when it happened, not when it was analysed.
+            at = event.frame_time if live else footage_start + timedelta(seconds=event.position_s)
+            recorded = recorder.alert(alert_record(run_id, event, at))
+            if recorded is None or not recorded.new:
+                return
+            view = self._alert_view_unchecked(recorded.alert_id)
             report.alerts.append(view)
             if on_alert is not None:
                 on_alert(view)
@@ -185,22 +147,10 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         match = self.settings.match.model_copy(update={"threshold": threshold})
         watcher = Watcher(camera, self.stack, gallery, self.settings.pipeline, match, store_alert, src.continuous)
 
-        def write_counts(c: WatchCounters) -> None:
-            with self.db.session() as session:
-                counts.add_face_counts(
-                    session,
-                    camera,
-                    datetime.now(UTC),
-                    faces=max(0, c.faces_seen - int(flushed["faces"])),
-                    tracks=max(0, c.tracks_seen - int(flushed["tracks"])),
-                )
-                if report.status == runs.RunStatus.RUNNING:
-                    runs.update_run(session, run_id, _counters(src.stats.frames_read, src.stats.frames_dropped, c))
-            flushed.update(faces=c.faces_seen, tracks=c.tracks_seen, at=time.monotonic())
-
         def on_frame(frame: Frame, c: WatchCounters) -> None:
-            if time.monotonic() - flushed["at"] >= COUNTER_FLUSH_S:
-                write_counts(c)
+            if time.monotonic() - clock["flushed"] >= COUNTER_FLUSH_S:
+                recorder.counters(run_id, run_counters(src.stats, c))
+                clock["flushed"] = time.monotonic()
             if progress is not None:
                 progress(frame, c)
 
@@ -208,13 +158,13 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
 
         def guard(frame: Frame) -> str | None:
             footage_time = frame.wall_time if live else footage_start + timedelta(seconds=frame.position_s)
-            if time.monotonic() - flushed["checked"] >= RECHECK_S:
+            if time.monotonic() - clock["checked"] >= RECHECK_S:
                 nonlocal scope, withdrawn
                 scope = self._scope(scope.id)
                 # Entries that expired or were removed stop matching at once.
                 watcher.gallery = self._gallery(scope.persons)[0]
                 withdrawn = self._may_still_watch(actor, live)
-                flushed["checked"] = time.monotonic()
+                clock["checked"] = time.monotonic()
             return withdrawn or stop_reason(scope, footage_time, datetime.now(UTC))
 
         status, error, reason = runs.RunStatus.FAILED, None, None
@@ -235,28 +185,7 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
             raise
         finally:
             c = watcher.counters
-            write_counts(c)
-            with self.db.session() as session:
-                finished = runs.finish_run(
-                    session,
-                    run_id,
-                    status,
-                    error=error,
-                    counters=_counters(src.stats.frames_read, src.stats.frames_dropped, c),
-                )
-                finished.stop_reason = reason
-                self.audit(
-                    session,
-                    "watch.stop",
-                    "run",
-                    run_id,
-                    status=status.value,
-                    reason=reason,
-                    error=error,
-                    frames_analysed=c.frames_analysed,
-                    faces_seen=c.faces_seen,
-                    alerts=c.alerts,
-                )
+            recorder.finish(run_id, RunEnd(status, run_counters(src.stats, c), error, reason))
             report.status, report.error, report.stop_reason = status.value, error, reason
             report.frames_read, report.frames_dropped = src.stats.frames_read, src.stats.frames_dropped
             report.reconnects = src.stats.reconnects
@@ -265,9 +194,14 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
                 c.faces_seen,
                 c.tracks_seen,
             )
-            if self._discard_rejected(run_id, scope.id) or self._scope(scope.id).status.value == "rejected":
+            if recorder.discard_rejected(run_id) or self._scope(scope.id).status.value == "rejected":
                 report.alerts.clear()
         return report
+
+    def _run_recorder(self) -> RunRecorder:
+        """The recorder of this service's database: runs, counters, alerts, audit and outbox."""
+        urls = [w.url for w in self.settings.web.webhooks]
+        return RunRecorder(self.db, self.audit, urls, self.settings.web.public_url)
 
     def watch_camera(
         self,
@@ -308,25 +242,27 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         d = decision(current, Action.WATCH_LIVE if live else Action.WATCH_RECORDED)
         return None if d.allowed else f"{actor.username} may no longer watch: {d.reason}"
 
-    def _discard_rejected(self, run_id: str, scope_id: str) -> int:
-        """Alerts raised after a rejection but before the session noticed it go the same way as the rest."""
-        with self.db.transaction() as (session, stage):
-            if session.get(Authorisation, scope_id).status != "rejected":  # type: ignore[union-attr]
-                return 0
-            files = [f for f in session.scalars(select(Alert.evidence_file).where(Alert.run_id == run_id)) if f]
-            n = session.execute(delete(Alert).where(Alert.run_id == run_id)).rowcount or 0  # type: ignore[attr-defined]
-            stage.delete_on_commit(files)
-            if n:
-                self.audit(session, "authorisation.reject.cleanup", "run", run_id, actor="system", alerts_deleted=n)
-            return int(n)
 
-
-def _counters(frames_read: int, frames_dropped: int, c: WatchCounters) -> runs.RunCounters:
+def run_counters(stats: SourceStats, c: WatchCounters) -> runs.RunCounters:
     return runs.RunCounters(
-        frames_read=frames_read,
+        frames_read=stats.frames_read,
         frames_analysed=c.frames_analysed,
-        frames_dropped=frames_dropped,
+        frames_dropped=stats.frames_dropped,
         faces_seen=c.faces_seen,
         tracks_seen=c.tracks_seen,
         alerts_raised=c.alerts,
+    )
+
+
+def alert_record(run_id: str, event: AlertEvent, frame_time: datetime) -> AlertRecord:
+    return AlertRecord(
+        run_id=run_id,
+        person_id=event.person_id,
+        track_id=event.track_id,
+        frame_time=frame_time,
+        position_s=event.position_s,
+        distance=event.distance,
+        threshold=event.threshold,
+        quality=event.quality,
+        evidence_jpeg=event.evidence_jpeg,
     )

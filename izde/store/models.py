@@ -156,6 +156,12 @@ class Alert(Base):
     quality: Mapped[float] = mapped_column(Float)
     evidence_file: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    # The seq of the alert's ``alert.raised`` audit entry. Audit entries commit in seq order (the chain is
+    # appended under one lock), so the live feed pages by it without missing an alert committed late.
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True, index=True)
+
+    # One alert per person per track of a run: a recorder that sees the same event twice stores it once.
+    __table_args__ = (UniqueConstraint("run_id", "track_id", "person_id", name="uq_alerts_run_track_person"),)
 
 
 class FaceCount(Base):

@@ -13,6 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from izde.api import Izde
 from izde.config import Settings
+from izde.governance.roles import Actor
+from izde.runner.base import SessionRunner
+from izde.runner.inprocess import InProcessRunner, ServiceFactory
 from izde.web import (
     auth,
     console,
@@ -25,7 +28,6 @@ from izde.web import (
     routes_users,
 )
 from izde.web.deps import WebState
-from izde.web.sessions import SessionManager
 from izde.web.uploads import MAX_PHOTOS, BodyLimit
 from izde.web.webhooks import Dispatcher
 
@@ -36,6 +38,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/health", "/login", "/docs", "/openapi.json", "/static"})
 
 
+def session_runner(settings: Settings, services: ServiceFactory) -> SessionRunner:
+    """Threads of this process."""
+    return InProcessRunner(services, settings.web.max_sessions)
+
+
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     """The app over the data directory of ``settings``: it opens (and migrates) the database, checks the audit
     key and webhook secrets, and starts the webhook dispatcher; shutting down stops sessions and dispatcher."""
@@ -43,14 +50,18 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     root.db  # noqa: B018  (open and migrate now: a broken database should stop the server at start)
     root.audit_key  # noqa: B018
     dispatcher = Dispatcher(root.db, settings.web) if settings.web.webhooks else None
+    state: WebState
+
+    def services(actor: Actor, session_settings: Settings) -> Izde:
+        return state.service(actor, session_settings)
+
     state = WebState(
         settings=settings,
         root=root,
         csrf_secret=secrets.token_bytes(32),
-        sessions=SessionManager(),
+        sessions=session_runner(settings, services),
         dispatcher=dispatcher,
     )
-    state.sessions.state = state
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

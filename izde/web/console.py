@@ -20,7 +20,7 @@ from izde.governance.users import AuthenticationFailed
 from izde.web import auth
 from izde.web.deps import COOKIE, CSRF_FIELD, RequestIzde, Service, State, credentials, web_state
 from izde.web.errors import status_of
-from izde.web.schemas import AlertOut, PersonOut
+from izde.web.schemas import AlertOut, PersonOut, SessionOut
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
@@ -180,7 +180,7 @@ def cameras_page(request: Request, service: Service, state: State) -> Response:
     assert service.actor is not None
     if Role.OPERATOR in service.actor.roles:
         authorisations = [a for a in service.authorisations() if a.status in ("granted", "requested")]
-    sessions = [s.out() for s in state.sessions.all()]
+    sessions = [SessionOut.of(s) for s in state.sessions.all()]
     return page(
         request,
         service,

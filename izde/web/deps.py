@@ -16,12 +16,12 @@ from izde.api import Izde
 from izde.config import Settings
 from izde.governance.roles import Actor
 from izde.governance.users import AuthenticationFailed
+from izde.runner.base import SessionRunner
 from izde.vision.batching import BatchingEmbedder
 from izde.vision.stack import VisionStack, build_stack
 from izde.web.errors import CsrfFailed
 
 if TYPE_CHECKING:
-    from izde.web.sessions import SessionManager
     from izde.web.webhooks import Dispatcher
 
 COOKIE = "izde_session"
@@ -37,7 +37,7 @@ class WebState:
     settings: Settings
     root: Izde
     csrf_secret: bytes
-    sessions: SessionManager
+    sessions: SessionRunner
     dispatcher: Dispatcher | None
     stopping: threading.Event = field(default_factory=threading.Event)
     _stack: VisionStack | None = None

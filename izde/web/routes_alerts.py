@@ -43,9 +43,12 @@ def list_alerts(
     responses={200: {"content": {"text/event-stream": {}}, "description": "alert events"}},
 )
 async def stream(request: Request, service: Service, state: State) -> StreamingResponse:
-    """New alerts as Server-Sent Events (event 'alert', data: the alert as JSON, id: its creation time)."""
-    after = parse_last_event_id(request.headers.get("last-event-id")) or datetime.now(UTC)
-    await run_in_threadpool(service.alert_feed, after)  # the permission check, before the stream opens
+    """New alerts as Server-Sent Events (event 'alert', data: the alert as JSON, id: its feed position)."""
+    after = parse_last_event_id(request.headers.get("last-event-id"))
+    if after is None:
+        after = await run_in_threadpool(service.alert_feed_position)  # also the permission check
+    else:
+        await run_in_threadpool(service.alert_feed, after)  # the permission check, before the stream opens
     return StreamingResponse(
         alert_events(request, state, service, after),
         media_type="text/event-stream",

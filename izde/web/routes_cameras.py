@@ -33,20 +33,20 @@ def show_camera(name: str, service: Service) -> CameraOut:
 def list_sessions(service: Service, state: State) -> list[SessionOut]:
     """Sessions this server started since it began, newest first, with live counters and health."""
     service.require(Action.CAMERA_READ)
-    return [s.out() for s in state.sessions.all()]
+    return [SessionOut.of(s) for s in state.sessions.all()]
 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201)
 def start_session(body: SessionIn, service: Service, state: State) -> SessionOut:
     """Start watching a registered camera under an authorisation, in a worker of this server. Refusals (no
     right, not authorised, source unreadable) are answered here, before anything runs."""
-    return state.sessions.start(service, body.camera, body.authorisation, body.recorded_at, body.fps).out()
+    return SessionOut.of(state.sessions.start(service, body.camera, body.authorisation, body.recorded_at, body.fps))
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
 def show_session(session_id: str, service: Service, state: State) -> SessionOut:
     service.require(Action.CAMERA_READ)
-    return state.sessions.get(session_id).out()
+    return SessionOut.of(state.sessions.get(session_id))
 
 
 @router.post("/sessions/{session_id}/stop", response_model=SessionOut)
@@ -57,7 +57,7 @@ def stop_session(session_id: str, service: Service, state: State) -> SessionOut:
     except NotFound:
         service.require(Action.WATCH_RECORDED)  # refuse people without the right before saying what exists
         raise
-    return state.sessions.stop(session_id, service).out()
+    return SessionOut.of(state.sessions.stop(session_id, service))
 
 
 @router.get("/runs", response_model=list[RunOut])

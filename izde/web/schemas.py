@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from izde.governance.authorisations import Objective
 from izde.governance.review import Decision
 from izde.governance.roles import Role
+from izde.runner.base import SessionInfo
 from izde.service.auditlog import AuditView, SummaryReport
 from izde.service.authorisations import AuthorisationView, FriaView
 from izde.service.cameras import CameraView, RunView
@@ -259,7 +260,7 @@ class SessionOut(BaseModel):
     camera: str
     authorisation_id: str
     started_by: str
-    status: str = Field(description="starting, running, completed, failed or stopped")
+    status: str = Field(description="starting, queued, running, completed, failed or stopped")
     health: str = Field(description="ok, stalled (no frame for a while), or finished")
     run_id: str | None
     started_at: datetime
@@ -272,6 +273,30 @@ class SessionOut(BaseModel):
     alerts: int
     error: str | None
     stop_reason: str | None
+    worker: str | None = Field(None, description="the fleet worker running the session; none on this server")
+
+    @classmethod
+    def of(cls, s: SessionInfo) -> SessionOut:
+        return cls(
+            id=s.id,
+            camera=s.camera,
+            authorisation_id=s.authorisation_id,
+            started_by=s.started_by,
+            status=s.status,
+            health=s.health,
+            run_id=s.run_id,
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+            frames_read=s.frames_read,
+            frames_dropped=s.frames_dropped,
+            frames_analysed=s.frames_analysed,
+            faces_seen=s.faces_seen,
+            tracks_seen=s.tracks_seen,
+            alerts=s.alerts,
+            error=s.error,
+            stop_reason=s.stop_reason,
+            worker=s.worker,
+        )
 
 
 class AlertOut(BaseModel):

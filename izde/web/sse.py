@@ -10,7 +10,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -24,15 +23,12 @@ POLL_S = 1.0
 KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
 
 
-def parse_last_event_id(value: str | None) -> datetime | None:
-    """Event ids are the alert's creation time, so a reconnecting browser resumes where it left off."""
-    if not value:
+def parse_last_event_id(value: str | None) -> int | None:
+    """Event ids are the alert's feed position, so a reconnecting browser resumes where it left off. Anything
+    else (an id from an older server) starts the feed from now."""
+    if not value or not value.strip().isdigit():
         return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return int(value.strip())
 
 
 def event(name: str, data: str, event_id: str | None = None) -> str:
@@ -43,7 +39,7 @@ def event(name: str, data: str, event_id: str | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-async def alert_events(request: Request, state: WebState, service: RequestIzde, after: datetime) -> AsyncIterator[str]:
+async def alert_events(request: Request, state: WebState, service: RequestIzde, after: int) -> AsyncIterator[str]:
     yield "retry: 3000\n\n"
     last_sent = time.monotonic()
     while not state.stopping.is_set():
@@ -59,9 +55,9 @@ async def alert_events(request: Request, state: WebState, service: RequestIzde, 
             yield json_event("end", {"reason": str(e)})
             return
         for alert in alerts:
-            after = alert.created_at
+            after = alert.seq if alert.seq is not None else after
             payload = AlertOut.of(alert).model_dump_json()
-            yield event("alert", payload, alert.created_at.isoformat())
+            yield event("alert", payload, str(after))
             last_sent = time.monotonic()
         if time.monotonic() - last_sent > KEEPALIVE_S:
             yield ": keepalive\n\n"

@@ -105,6 +105,7 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     "photo": (frozenset({"curator", "approver", "operator"}), lambda s, t: s.photo(NOBODY, NOBODY)),
     "evidence": (frozenset({"operator"}), lambda s, t: s.evidence(NOBODY)),
     "alert_feed": (frozenset({"operator", "auditor"}), lambda s, t: s.alert_feed(None)),
+    "alert_feed_position": (frozenset({"operator", "auditor"}), lambda s, t: s.alert_feed_position()),
     "cameras": (ALL_ROLES, lambda s, t: s.cameras()),
     "camera": (ALL_ROLES, lambda s, t: s.camera(NOBODY)),
     "runs": (ALL_ROLES, lambda s, t: s.runs()),

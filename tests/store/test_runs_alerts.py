@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from izde.config import Settings
 from izde.errors import InvalidInput, NotFound
@@ -202,7 +203,7 @@ def test_alert_prefix_lookup(db: Database) -> None:
                     run_id=run.id,
                     person_id=person,
                     camera="gate",
-                    track_id=1,
+                    track_id=int(suffix),  # one alert per (run, track, person)
                     frame_time=now(),
                     position_s=0.0,
                     distance=0.3,
@@ -216,6 +217,15 @@ def test_alert_prefix_lookup(db: Database) -> None:
         assert get_alert(s, "beef001").id == "beef00" + "1" * 26
         with pytest.raises(NotFound):
             get_alert(s, "beef")
+
+
+def test_one_alert_per_run_track_and_person(db: Database) -> None:
+    run, person = new_run(db), new_person(db)
+    raise_alert(db, run, person)
+    with pytest.raises(IntegrityError):
+        raise_alert(db, run, person)
+    with db.session(readonly=True) as s:
+        assert len(list_alerts(s)) == 1
 
 
 def test_face_counts_add_up_per_camera_and_utc_hour(db: Database) -> None:

@@ -1,9 +1,6 @@
-"""Watch sessions as worker threads of the server process.
+"""Watch sessions as threads of the server process: the embedded default.
 
-One thread per session, each with its own service acting as the operator who started it. Threads are a
-first step: the design moves workers into separate processes fed over a broker, and this class is the seam
-(start, stop, status) that would then talk to them instead.
-"""
+One thread per session, each with its own service acting as the operator who started it."""
 
 from __future__ import annotations
 
@@ -11,23 +8,45 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from izde.config import Settings
 from izde.errors import Conflict, NotFound
-from izde.governance.roles import Action
+from izde.governance.roles import Action, Actor
 from izde.pipeline.sources import SourceStats
 from izde.pipeline.watcher import WatchCounters
+from izde.runner.base import SessionInfo
 from izde.service.views import AlertView, WatchReport
 from izde.vision.types import Frame
-from izde.web.deps import RequestIzde, WebState
-from izde.web.schemas import SessionOut
+
+if TYPE_CHECKING:
+    from izde.api import Izde
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 120.0  # opening a source and loading the networks the first time can take a while
 STALLED_S = 30.0  # a running session that has not analysed a frame for this long is reported as stalled
 JOIN_TIMEOUT_S = 10.0
+
+# A service acting as the given user with the given settings, sharing the server's database and networks.
+ServiceFactory = Callable[[Actor, Settings], "Izde"]
+
+
+def with_fps(settings: Settings, fps: float | None) -> Settings:
+    if fps is None:
+        return settings
+    return settings.model_copy(update={"pipeline": settings.pipeline.model_copy(update={"analysis_fps": fps})})
+
+
+def max_sessions_refusal(running: int, limit: int) -> Conflict:
+    return Conflict(
+        f"this server already runs {running} watch session(s), its limit (web.max_sessions = {limit})",
+        "stop a session first, or raise web.max_sessions if 'izde bench capacity' says the machine "
+        "can analyse more cameras in real time",
+    )
 
 
 @dataclass
@@ -61,9 +80,9 @@ class WatchSession:
             return "finished"
         return "stalled" if time.monotonic() - self.last_frame > STALLED_S else "ok"
 
-    def out(self) -> SessionOut:
+    def info(self) -> SessionInfo:
         stats = self.stats
-        return SessionOut(
+        return SessionInfo(
             id=self.id,
             camera=self.camera,
             authorisation_id=self.authorisation_id,
@@ -84,21 +103,24 @@ class WatchSession:
         )
 
 
-class SessionManager:
-    def __init__(self, state: WebState | None = None) -> None:
-        self.state = state
+class InProcessRunner:
+    """A :class:`~izde.runner.base.SessionRunner` running each session in a thread of this process."""
+
+    def __init__(self, services: ServiceFactory, max_sessions: int | None = None) -> None:
+        self.services = services
+        self.max_sessions = max_sessions
         self._sessions: dict[str, WatchSession] = {}
         self._starting = 0  # slots taken by starts still in progress, so two starts cannot both pass the limit
         self._lock = threading.Lock()
 
     def start(
-        self, service: RequestIzde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
-    ) -> WatchSession:
-        """Start a worker and wait until its run is recorded, so that refusals reach the caller as errors."""
-        assert self.state is not None and service.actor is not None
-        self._reserve(self.state.settings.web.max_sessions)
+        self, service: Izde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
+    ) -> SessionInfo:
+        """Start a worker thread and wait until its run is recorded, so that refusals reach the caller as errors."""
+        assert service.actor is not None
+        self._reserve(self.max_sessions)
         try:
-            return self._start(service, camera, authorisation, recorded_at, fps)
+            return self._start(service, camera, authorisation, recorded_at, fps).info()
         finally:
             with self._lock:
                 self._starting -= 1
@@ -107,23 +129,14 @@ class SessionManager:
         with self._lock:
             running = sum(not s.finished for s in self._sessions.values())
             if limit is not None and running + self._starting >= limit:
-                raise Conflict(
-                    f"this server already runs {running} watch session(s), its limit (web.max_sessions = {limit})",
-                    "stop a session first, or raise web.max_sessions if 'izde bench capacity' says the machine "
-                    "can analyse more cameras in real time",
-                )
+                raise max_sessions_refusal(running, limit)
             self._starting += 1
 
     def _start(
-        self, service: RequestIzde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
+        self, service: Izde, camera: str, authorisation: str, recorded_at: datetime | None, fps: float | None
     ) -> WatchSession:
-        assert self.state is not None and service.actor is not None
-        settings = service.settings
-        if fps is not None:
-            settings = settings.model_copy(
-                update={"pipeline": settings.pipeline.model_copy(update={"analysis_fps": fps})}
-            )
-        worker = self.state.service(service.actor, settings)
+        assert service.actor is not None
+        worker = self.services(service.actor, with_fps(service.settings, fps))
         cam = service.camera(camera)
         session = WatchSession(uuid.uuid4().hex, cam.name, authorisation, service.actor.username, cam.live)
 
@@ -166,28 +179,33 @@ class SessionManager:
             self._sessions[session.id] = session
         return session
 
-    def all(self) -> list[WatchSession]:
+    def all(self) -> list[SessionInfo]:
         with self._lock:
-            return sorted(self._sessions.values(), key=lambda s: s.started_at, reverse=True)
+            sessions = sorted(self._sessions.values(), key=lambda s: s.started_at, reverse=True)
+        return [s.info() for s in sessions]
 
-    def get(self, session_id: str) -> WatchSession:
+    def _get(self, session_id: str) -> WatchSession:
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
             raise NotFound(f"no watch session '{session_id}' on this server", "list them at /api/v1/sessions")
         return session
 
-    def stop(self, session_id: str, service: RequestIzde) -> WatchSession:
-        session = self.get(session_id)
+    def get(self, session_id: str) -> SessionInfo:
+        return self._get(session_id).info()
+
+    def stop(self, session_id: str, service: Izde) -> SessionInfo:
+        session = self._get(session_id)
         service.require(Action.WATCH_LIVE if session.live else Action.WATCH_RECORDED)
         session.stop_event.set()
         if session.thread is not None:
             session.thread.join(JOIN_TIMEOUT_S)
-        return session
+        return session.info()
 
     def shutdown(self) -> None:
         """Stop every worker; each records its run as stopped. Bounded: never blocks shutdown for long."""
-        sessions = self.all()
+        with self._lock:
+            sessions = list(self._sessions.values())
         for s in sessions:
             s.stop_event.set()
         deadline = time.monotonic() + JOIN_TIMEOUT_S
