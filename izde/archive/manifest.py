@@ -100,10 +100,13 @@ def probe(path: Path) -> Probe:
             if not container.streams.video:
                 raise InvalidInput(f"{path} has no video stream")
             stream = container.streams.video[0]
-            if container.duration:
-                duration = container.duration / 1_000_000
-            elif stream.duration and stream.time_base:
+            # The video's own length: the container's also counts a longer audio track.
+            if stream.duration and stream.time_base:
                 duration = float(stream.duration * stream.time_base)
+            elif stream.frames and stream.average_rate:
+                duration = float(stream.frames / stream.average_rate)
+            elif container.duration:
+                duration = container.duration / 1_000_000
             else:
                 duration = 0.0
             created = container.metadata.get("creation_time") or stream.metadata.get("creation_time")

@@ -152,7 +152,10 @@ class FileSource:
                 yield Frame(_bgr_to_rgb(bgr), index, position, datetime.now(UTC))
             else:
                 return
-            expected = (self.end_frame or self.frame_count) - self.first_frame
+            last = (
+                self.frame_count if self.end_frame is None else min(self.end_frame, self.frame_count or self.end_frame)
+            )
+            expected = last - self.first_frame
             if self.stats.frames_read == 0:
                 self.stats.error = f"{self.spec.location} holds no decodable video frame"
             elif self.frame_count and self.stats.frames_read < 0.98 * expected - 1:
