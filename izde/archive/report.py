@@ -48,6 +48,11 @@ class UseRecord:
     persons: tuple[str, ...]
     confirmations: Mapping[str, Sequence[str]] = field(default_factory=dict)  # alert id -> who confirmed it
 
+    def as_json(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["confirmations"] = {k: list(v) for k, v in self.confirmations.items()}
+        return d
+
 
 def _figure(width: float, height: float) -> Any:
     # The Agg canvas directly: no display and no global pyplot state, so a server can draw in any thread.

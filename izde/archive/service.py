@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from izde.archive.chunks import Chunk, plan_chunks
 from izde.archive.manifest import Archive
+from izde.archive.report import UseRecord
 from izde.archive.sightings import Hit, Sighting, sightings
 from izde.errors import Conflict, InvalidInput
 from izde.governance.authorisations import Scope, search_allowed, standing
@@ -37,7 +38,17 @@ from izde.service.authorisations import find_authorisation, scope_of
 from izde.service.watching import alert_record, run_counters
 from izde.store import runs
 from izde.store.lookup import by_id_or_prefix, not_found
-from izde.store.models import Alert, ArchiveChunk, ArchiveSearch, Person, WatchRun
+from izde.store.models import (
+    Alert,
+    AlertReview,
+    ArchiveChunk,
+    ArchiveSearch,
+    Authorisation,
+    Camera,
+    Person,
+    User,
+    WatchRun,
+)
 
 if TYPE_CHECKING:
     from izde.api import Izde
@@ -113,6 +124,14 @@ class SearchView:
 
 
 Progress = Callable[[SearchView], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchReport:
+    record: UseRecord
+    sightings: list[Sighting]
+    footage: list[tuple[str, datetime, datetime]]  # (camera, start, end) of each chunk searched
+    coordinates: dict[str, tuple[float, float]]  # camera -> (latitude, longitude), where registered
 
 
 class SearchService:
@@ -451,12 +470,18 @@ class SearchService:
                 raise Conflict(f"search {search.id} was purged: {search.stop_reason}")
             if search.status == SearchStatus.COMPLETED:
                 return self.get(search.id)
+            # Work done before (or left running by a crash) makes this a resume, which oversight should see.
+            tried = session.scalar(
+                select(func.count())
+                .select_from(ArchiveChunk)
+                .where(ArchiveChunk.search_id == search.id, ArchiveChunk.attempts > 0)
+            )
             session.execute(
                 update(ArchiveChunk)
                 .where(ArchiveChunk.search_id == search.id, ArchiveChunk.status == "running")
                 .values(status="pending")
             )
-            resumed = search.status != SearchStatus.RUNNING
+            resumed = search.status != SearchStatus.RUNNING or bool(tried)
             search.status, search.stop_reason, search.finished_at = SearchStatus.RUNNING, None, None
             if resumed:
                 izde.audit(session, "search.resume", "search", search.id, case=search.case_ref)
@@ -565,6 +590,64 @@ class SearchService:
                 for a, name, camera in rows
             ]
         return sightings(hits, izde.settings.archive.sighting_gap_s)
+
+    def report(self, ref: str) -> SearchReport:
+        """What the search's report shows: its use record, sightings, the footage searched and where cameras are.
+        Who confirmed each alert is part of the record: a sighting stands only once two operators confirmed it."""
+        izde = self.izde
+        izde.require(Action.ALERT_READ)
+        found = self.sightings(ref)
+        with izde.db.session(readonly=True) as session:
+            s = _get(session, ref)
+            view = _view(session, s, self._alert_count)
+            auth = session.get(Authorisation, s.authorisation_id)
+            assert auth is not None
+            usernames = {uid: name for uid, name in session.execute(select(User.id, User.username))}
+            alert_ids = [a for x in found for a in x.alerts]
+            confirmations: dict[str, list[str]] = {}
+            for alert_id, user_id in session.execute(
+                select(AlertReview.alert_id, AlertReview.user_id)
+                .where(AlertReview.alert_id.in_(alert_ids), AlertReview.decision == "confirm")
+                .order_by(AlertReview.at)
+            ):
+                confirmations.setdefault(alert_id, []).append(usernames.get(user_id, user_id))
+            footage = [
+                (c, rs + timedelta(seconds=a), rs + timedelta(seconds=b))
+                for c, rs, a, b in session.execute(
+                    select(ArchiveChunk.camera, ArchiveChunk.recording_start, ArchiveChunk.start_s, ArchiveChunk.end_s)
+                    .where(ArchiveChunk.search_id == s.id)
+                    .order_by(ArchiveChunk.seq)
+                )
+            ]
+            cameras = sorted({c for c, _, _ in footage})
+            coordinates = {
+                name: (lat, lon)
+                for name, lat, lon in session.execute(
+                    select(Camera.name, Camera.latitude, Camera.longitude).where(Camera.name.in_(cameras))
+                )
+                if lat is not None and lon is not None
+            }
+            record = UseRecord(
+                search_id=s.id,
+                case=s.case_ref,
+                authorisation=auth.id,
+                authorisation_reference=auth.reference,
+                authority=auth.issuing_authority,
+                objective=auth.objective + (f" ({auth.offence_code})" if auth.offence_code else ""),
+                started_by=usernames.get(s.started_by, s.started_by),
+                started_at=s.created_at,
+                finished_at=s.finished_at,
+                status=s.status,
+                cameras=tuple(cameras),
+                footage_from=s.footage_from,
+                footage_to=s.footage_to,
+                footage_hours=s.footage_s / 3600,
+                recordings=s.recordings,
+                refused=len(view.refused),
+                persons=view.persons,
+                confirmations={k: tuple(v) for k, v in confirmations.items()},
+            )
+        return SearchReport(record, found, footage, coordinates)
 
     @staticmethod
     def _alert_count(session: Session, search_id: str) -> int:

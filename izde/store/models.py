@@ -337,6 +337,9 @@ class Camera(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Where the camera is (WGS 84), for the map of a search's sightings; optional.
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WebhookDelivery(Base):

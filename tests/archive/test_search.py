@@ -1,10 +1,17 @@
 """A case's archive searched end to end with the real models: sightings by camera and time, two-person review,
-resume without doubled alerts, refusals outside the authorisation, the 48-hour rule, and no trace of the crowd."""
+resume after the search was killed without doubled alerts, refusals outside the authorisation, the 48-hour rule,
+and no trace of the crowd."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +19,10 @@ import pytest
 
 from izde.api import Izde
 from izde.archive.manifest import scan_folder
-from izde.archive.service import SearchService
 from izde.governance.roles import PermissionDenied
 from tests.cli.helpers import Deployment, json_lines
 from tests.conftest import CROWD, HAMILTON, require_data
-from tests.governance.support import execute, rows
+from tests.governance.support import rows
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +42,8 @@ def build_archive(root: Path) -> Path:
 
 
 @pytest.fixture
-def case(deployment: Deployment, tmp_path: Path) -> tuple[Deployment, Path, str, str]:
-    lin = deployment.enrol("Lin-Manuel Miranda", HAMILTON / "lin-manuel-miranda.png")
+def case(deployment: Deployment, tmp_path: Path) -> tuple[Deployment, Path, str]:
+    deployment.enrol("Lin-Manuel Miranda", HAMILTON / "lin-manuel-miranda.png")
     deployment.enrol("Barack Obama", HAMILTON / "obama.jpg")  # enrolled, authorised, and not in the footage
     auth = deployment.authorise(
         ["Lin-Manuel Miranda", "Barack Obama"],
@@ -45,79 +51,84 @@ def case(deployment: Deployment, tmp_path: Path) -> tuple[Deployment, Path, str,
         start="2026-11-24T00:00:00+00:00",
         end="2026-11-25T00:00:00+00:00",
     )
-    return deployment, build_archive(tmp_path / "archive"), auth, lin
+    return deployment, build_archive(tmp_path / "archive"), auth
 
 
 def _service(dep: Deployment, user: str = "op-a") -> Izde:
     return Izde(home=dep.home, token=dep.tokens[user])
 
 
-def test_two_workers_find_him_on_both_stage_cameras_and_nobody_in_the_crowd(
-    case: tuple[Deployment, Path, str, str],
+def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def test_search_killed_mid_way_resumes_without_doubling_and_reports(
+    case: tuple[Deployment, Path, str], tmp_path: Path
 ) -> None:
-    dep, archive, auth, lin = case
-    with _service(dep) as izde:
-        search = izde.searches.plan(scan_folder(archive), auth, "CASE-2026-117", chunk_s=5.0)
-        assert search.chunks == 2 + 2 + 1 and search.status == "running"
-        done = izde.searches.run(search.id, workers=2)
-        assert done.status == "completed" and done.chunks_done == 5 and done.fraction == 1.0
-        found = izde.searches.sightings(search.id)
-    assert [(s.person, s.camera) for s in found] == [
+    dep, archive, auth = case
+    # The real command in its own process group, with two worker processes, killed once some work is done.
+    env = {**os.environ, "IZDE_HOME": str(dep.home), "IZDE_TOKEN": dep.tokens["op-a"]}
+    cmd = [sys.executable, "-c", "from izde.cli.main import main; main()", "search", str(archive)]
+    cmd += ["--authorisation", auth, "--case", "CASE-2026-117", "--workers", "2", "--chunk-s", "5", "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    done_sql = "SELECT COUNT(*) FROM archive_chunks WHERE status = 'done'"
+    try:
+        _wait_for(lambda: proc.poll() is not None or rows(dep.home, done_sql)[0][0] >= 1, 600)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    (search_id,) = rows(dep.home, "SELECT id FROM archive_searches")[0]
+    states = dict(rows(dep.home, "SELECT id, status FROM archive_chunks"))
+    assert "done" in states.values() and set(states.values()) - {"done"}, states  # killed mid-way
+    alerts_before = set(rows(dep.home, "SELECT id FROM alerts"))
+    runs_of_done = set(rows(dep.home, "SELECT id, run_id FROM archive_chunks WHERE status = 'done'"))
+
+    r = dep.run("op-a", "searches", "resume", str(search_id)[:12], "--workers", "2", "--json")
+    assert r.exit_code == 0, r.stderr
+    sightings = json_lines(r.stdout)
+    assert [(s["person"], s["camera"]) for s in sightings] == [
         ("Lin-Manuel Miranda", "stage-1"),
         ("Lin-Manuel Miranda", "stage-2"),
     ]
-    for s, start in zip(found, (STAGE_1, STAGE_2), strict=True):
-        assert start <= s.start <= s.end <= start + timedelta(seconds=10)
-        assert s.best_distance < s.threshold
-    # Each sighting is an alert awaiting two different operators.
-    alert = found[0].best_alert_id
+    for s, start in zip(sightings, (STAGE_1, STAGE_2), strict=True):
+        assert start <= datetime.fromisoformat(s["start"]) <= datetime.fromisoformat(s["end"])
+        assert datetime.fromisoformat(s["end"]) <= start + timedelta(seconds=10)
+        assert s["best_distance"] < s["threshold"] and s["alerts"] >= 1
+    # Finished chunks were not redone, nothing the first pass stored is lost, and nothing is stored twice.
+    assert runs_of_done <= set(rows(dep.home, "SELECT id, run_id FROM archive_chunks"))
+    assert alerts_before <= set(rows(dep.home, "SELECT id FROM alerts"))
+    assert rows(dep.home, "SELECT COUNT(*) FROM archive_chunks WHERE status != 'done'") == [(0,)]
+    doubled = "SELECT run_id, person_id FROM alerts GROUP BY run_id, person_id HAVING COUNT(*) > 1"
+    assert rows(dep.home, doubled) == []
+    assert rows(dep.home, "SELECT COUNT(*) FROM alerts") == [(sum(s["alerts"] for s in sightings),)]
+    # The crowd's camera raised nothing and kept only aggregate counts.
+    foyer = "SELECT COUNT(*) FROM alerts a JOIN watch_runs r ON r.id = a.run_id WHERE r.camera = 'foyer'"
+    assert rows(dep.home, foyer) == [(0,)]
+    assert rows(dep.home, "SELECT SUM(faces_seen) > 0 FROM watch_runs WHERE camera = 'foyer'") == [(1,)]
+    actions = [a for (a,) in rows(dep.home, "SELECT action FROM audit_log WHERE subject_type = 'search' ORDER BY seq")]
+    assert actions == ["search.start", "search.resume", "search.stop"]
+
+    # Every sighting is an alert awaiting two different operators.
+    alert = sightings[0]["best_alert"]
     assert dep.run("op-a", "alerts", "confirm", alert).exit_code == 0
-    shown = json_lines(dep.run("op-a", "alerts", "show", alert, "--json").stdout)[0]
-    assert shown["status"] == "pending"
+    assert json_lines(dep.run("op-a", "alerts", "show", alert, "--json").stdout)[0]["status"] == "pending"
     assert dep.run("op-b", "alerts", "confirm", alert).exit_code == 0
     assert json_lines(dep.run("op-b", "alerts", "show", alert, "--json").stdout)[0]["status"] == "confirmed"
-    # The crowd's camera left only counts: no alert, and no run row holds more than aggregates.
-    assert rows(
-        dep.home, "SELECT COUNT(*) FROM alerts a JOIN watch_runs r ON r.id = a.run_id WHERE r.camera = 'foyer'"
-    ) == [(0,)]
-    actions = [a for (a,) in rows(dep.home, "SELECT action FROM audit_log WHERE subject_type = 'search'")]
-    assert actions == ["search.start", "search.stop"]
 
-
-def test_resume_after_a_crash_redoes_only_unfinished_chunks_and_doubles_nothing(
-    case: tuple[Deployment, Path, str, str],
-) -> None:
-    dep, archive, auth, _ = case
-    with _service(dep) as izde:
-        search = izde.searches.plan(scan_folder(archive), auth, "CASE-1", chunk_s=5.0)
-        # One worker gets through the first chunks, then "crashes": its current chunk stays claimed.
-        service = SearchService(izde)
-        claimed = service._claim(search.id, "w-dead")
-        assert claimed is not None
-        first, run_id = claimed
-        assert service._run_chunk(search.id, first, run_id, __import__("threading").Event())
-        crashed = service._claim(search.id, "w-dead")
-        assert crashed is not None
-        chunk, _ = crashed
-        service._run_chunk(search.id, chunk, None, __import__("threading").Event())
-        execute(dep.home, "UPDATE archive_chunks SET status = 'running' WHERE id = ?", chunk.id)
-        before = rows(dep.home, "SELECT id FROM alerts ORDER BY id")
-        runs_before = rows(dep.home, "SELECT COUNT(*) FROM watch_runs")[0][0]
-        done = izde.searches.run(search.id, workers=1)
-        assert done.status == "completed" and done.chunks_done == 5
-        after = rows(dep.home, "SELECT id FROM alerts ORDER BY id")
-        # The crashed chunk ran again in its own run; every alert of the first pass is there once.
-        assert set(before) <= set(after)
-        assert rows(dep.home, "SELECT COUNT(*) FROM watch_runs")[0][0] == runs_before + 3
-        found = izde.searches.sightings(search.id)
-    keys = rows(
-        dep.home, "SELECT run_id, person_id, COUNT(*) FROM alerts GROUP BY run_id, person_id HAVING COUNT(*) > 1"
-    )
-    assert keys == []
-    assert [(s.person, s.camera) for s in found] == [
-        ("Lin-Manuel Miranda", "stage-1"),
-        ("Lin-Manuel Miranda", "stage-2"),
-    ]
+    out = tmp_path / "report"
+    rep = dep.run("op-a", "report", "search", str(search_id), "--out", str(out))
+    assert rep.exit_code == 0, rep.stderr
+    page = (out / "search.html").read_text()
+    assert "CASE-2026-117" in page and "op-a, op-b" in page and "AUTH-1" in page
+    assert (out / "timeline.png").stat().st_size > 5000
+    assert sorted(p.name for p in (out / "evidence").iterdir()) == sorted(f"{s['best_alert']}.jpg" for s in sightings)
+    doc = json.loads((out / "search.json").read_text())
+    assert doc["use_record"]["started_by"] == "op-a" and len(doc["sightings"]) == 2
+    assert rows(dep.home, "SELECT COUNT(*) FROM audit_log WHERE action = 'evidence.export'") == [(2,)]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Retrospective searches of recorded footage and their chunks of work.
+"""Retrospective searches of recorded footage and their chunks of work; where each camera is, for their map.
 
 Revision ID: 0009
 Revises: 0006
@@ -22,6 +22,9 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("cameras") as batch:
+        batch.add_column(sa.Column("latitude", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("longitude", sa.Float(), nullable=True))
     op.create_table(
         "archive_searches",
         sa.Column("id", _ID, nullable=False),
@@ -82,3 +85,6 @@ def downgrade() -> None:
     op.drop_table("archive_chunks")
     op.drop_index("ix_archive_searches_authorisation_id", table_name="archive_searches")
     op.drop_table("archive_searches")
+    with op.batch_alter_table("cameras") as batch:
+        batch.drop_column("longitude")
+        batch.drop_column("latitude")
