@@ -12,6 +12,8 @@ half-written when one is raised.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from izde.service.audit import AuditService
 from izde.service.auditlog import AuditLogService
 from izde.service.reports import ReportService
@@ -20,9 +22,19 @@ from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
 from izde.service.watching import WatchService
 from izde.service.watchlist import WatchlistService
 
+if TYPE_CHECKING:
+    from izde.archive.service import SearchService
+
 __all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "UserView", "WatchReport"]
 
 
 class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService, UserService):
     """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit, reports
-    and users."""
+    and users; retrospective searches of recorded footage through :attr:`searches`."""
+
+    @property
+    def searches(self) -> SearchService:
+        """Searches of a case's recorded footage, as this object's user."""
+        from izde.archive.service import SearchService
+
+        return SearchService(self)

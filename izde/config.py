@@ -372,6 +372,31 @@ def default_home() -> Path:
     return user_data_path("izde", appauthor=False)
 
 
+class ArchiveSettings(_Strict):
+    """Retrospective searches of recorded footage (``izde search``)."""
+
+    urgent_grace_h: float = Field(
+        48.0,
+        gt=0.0,
+        le=48.0,
+        description=(
+            "Hours a search started under an urgent (not yet granted) authorisation may run; without a grant by "
+            "then it stops and its results are purged. The AI Act (Art. 26(10)) allows at most 48."
+        ),
+    )
+    chunk_s: float = Field(
+        120.0,
+        ge=5.0,
+        description="Seconds of footage per unit of work: the most a crash makes a worker redo.",
+    )
+    analysis_fps: float = Field(
+        5.0, gt=0.0, le=60.0, description="Frames analysed per second of footage, unless a search sets its own."
+    )
+    sighting_gap_s: float = Field(
+        60.0, ge=0.0, description="Alerts of one person on one camera closer than this are one sighting."
+    )
+
+
 class Settings(BaseSettings):
     """All of izde's settings. Build with :func:`load_settings`."""
 
@@ -390,6 +415,7 @@ class Settings(BaseSettings):
     cameras: CameraSettings = CameraSettings()
     web: WebSettings = WebSettings()
     broker: BrokerSettings = BrokerSettings()
+    archive: ArchiveSettings = ArchiveSettings()
 
     @model_validator(mode="before")
     @classmethod

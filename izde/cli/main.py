@@ -20,6 +20,7 @@ from izde.cli import (
     purge,
     report,
     risk,
+    search,
     serve,
     threshold,
     threshold_change,
@@ -80,6 +81,8 @@ threshold_app.command("approve")(threshold_change.approve)
 threshold_app.command("reject")(threshold_change.reject)
 threshold_app.command("history")(threshold_change.history)
 app.command("watch")(watch.watch)
+app.command("search")(search.search)
+app.add_typer(search.app, name="searches")
 app.command("serve")(serve.serve)
 app.command("worker")(fleet.worker)
 app.command("recorder")(fleet.recorder)

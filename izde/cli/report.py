@@ -117,3 +117,35 @@ def fria_pack(
         _write(out.with_suffix(".json"), _dumps(pack))
         _write(out.with_suffix(".md"), markdown(pack))
     err_console.print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+
+
+@app.command("search")
+def search_report(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Search id (or prefix)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for search.html, search.json and the pictures."),
+) -> None:
+    """A search's report: timeline of sightings (cameras x time), a map where cameras have coordinates, and the
+    use record (case, authorisation, footage searched, who ran it, who confirmed). Evidence crops are included
+    for users who may see evidence; each export is audited."""
+    from izde.archive.report import map_png, render, timeline_png
+    from izde.governance.roles import Action, decision
+
+    with user_errors(), open_izde(ctx) as izde:
+        rep = izde.searches.report(ref)
+        out.mkdir(parents=True, exist_ok=True)
+        evidence: dict[str, str] = {}
+        if izde.actor is not None and decision(izde.actor, Action.EVIDENCE_VIEW).allowed:
+            (out / "evidence").mkdir(exist_ok=True)
+            for s in rep.sightings:
+                path = izde.export_evidence(s.best_alert_id, out / "evidence")
+                evidence[s.best_alert_id] = f"evidence/{path.name}"
+        timeline = timeline_png(rep.sightings, rep.footage)
+        (out / "timeline.png").write_bytes(timeline)
+        where = map_png(rep.sightings, rep.coordinates)
+        if where is not None:
+            (out / "map.png").write_bytes(where)
+        _write(out / "search.html", render(rep.record, rep.sightings, timeline, where, evidence))
+        doc = {"use_record": rep.record.as_json(), "sightings": [s.as_json() for s in rep.sightings]}
+        _write(out / "search.json", _dumps(doc))
+    err_console.print(f"wrote {out / 'search.html'} ({len(rep.sightings)} sighting(s)) and {out / 'search.json'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from izde.governance.roles import Decision
 
 URGENT_GRACE = timedelta(hours=24)
+# A search of recorded footage after the event ("post-remote") may start before the grant; Art. 26(10) of the AI
+# Act gives the authority 48 hours to decide.
+POST_EVENT_GRACE = timedelta(hours=48)
 
 
 class Objective(enum.StrEnum):
@@ -77,16 +81,16 @@ class Scope:
     has_fria: bool
 
 
-def standing(scope: Scope, now: datetime) -> Decision:
-    """Whether the authorisation itself allows watching now (granted, or urgent and within 24 hours)."""
+def standing(scope: Scope, now: datetime, grace: timedelta = URGENT_GRACE) -> Decision:
+    """Whether the authorisation itself allows watching now (granted, or urgent and within ``grace``)."""
     if scope.status is Status.GRANTED:
         return Decision(True, "granted")
     if scope.status is Status.REJECTED:
         return Decision(False, "the authorisation was rejected")
     if scope.urgent_reason:
-        if now - scope.requested_at < URGENT_GRACE:
+        if now - scope.requested_at < grace:
             return Decision(True, "urgent start, pending grant")
-        return Decision(False, "the urgent start was not granted within 24 hours")
+        return Decision(False, f"the urgent start was not granted within {_hours(grace)} hours")
     return Decision(False, "the authorisation is requested but not granted yet (no urgent reason was stated)")
 
 
@@ -115,6 +119,43 @@ def session_allowed(scope: Scope, camera: str, live: bool, at: datetime, now: da
             f"{scope.starts_at.isoformat(timespec='seconds')} .. {scope.ends_at.isoformat(timespec='seconds')}",
         )
     return Decision(True, d.reason)
+
+
+def search_allowed(
+    scope: Scope,
+    footage: Iterable[tuple[str, datetime, datetime]],
+    now: datetime,
+    grace: timedelta = POST_EVENT_GRACE,
+) -> Decision:
+    """May a retrospective search cover ``footage`` (camera, recording start, recording end) under this
+    authorisation now? Every camera and all of the time searched must be covered; nothing is searched in part."""
+    d = standing(scope, now, grace)
+    if not d.allowed:
+        return d
+    if not scope.has_fria:
+        return Decision(False, "record the fundamental-rights impact assessment for this authorisation first")
+    if not scope.covers_recorded:
+        return Decision(False, "the authorisation does not cover recorded footage")
+    items = list(footage)
+    if not items:
+        return Decision(False, "there is no footage to search")
+    outside = sorted({c for c, _, _ in items} - scope.cameras)
+    if outside:
+        covered = ", ".join(sorted(scope.cameras))
+        return Decision(False, f"camera(s) {', '.join(outside)} not covered (covered: {covered})")
+    first, last = min(s for _, s, _ in items), max(e for _, _, e in items)
+    if first < scope.starts_at or last > scope.ends_at:
+        return Decision(
+            False,
+            f"the footage spans {first.isoformat(timespec='seconds')} .. {last.isoformat(timespec='seconds')}, "
+            f"outside the authorised window {scope.starts_at.isoformat(timespec='seconds')} .. "
+            f"{scope.ends_at.isoformat(timespec='seconds')}",
+        )
+    return Decision(True, d.reason)
+
+
+def _hours(t: timedelta) -> str:
+    return f"{t.total_seconds() / 3600:g}"
 
 
 def stop_reason(scope: Scope, footage_time: datetime, now: datetime) -> str | None:

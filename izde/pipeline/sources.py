@@ -126,10 +126,15 @@ def _check_frame_size(cap: Any, spec: SourceSpec, max_pixels: int) -> None:
 
 
 class FileSource:
+    """A video file, or a segment of one (``start_s`` to ``end_s``, positions in the file): a segment's frames keep
+    their positions in the whole file, so times computed from the recording's start stay right."""
+
     live = False
     continuous = True
 
-    def __init__(self, spec: SourceSpec, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(
+        self, spec: SourceSpec, max_pixels: int = DEFAULT_MAX_PIXELS, start_s: float = 0.0, end_s: float | None = None
+    ) -> None:
         self.spec = spec
         self.stats = SourceStats()
         self._cap = _open_capture(spec.location)
@@ -142,13 +147,23 @@ class FileSource:
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else 25.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.first_frame = max(0, round(start_s * self.fps))
+        self.end_frame = None if end_s is None else max(self.first_frame, round(end_s * self.fps))
+        if self.first_frame:
+            # OpenCV's FFmpeg reader seeks to the key frame before and decodes forward to the exact frame.
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, self.first_frame)
 
     def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
         sampler = _Sampler(analysis_fps)
-        index = -1
+        index = self.first_frame - 1
+        sampler.next_due = self.first_frame / self.fps
         due = failed = consecutive = 0
         try:
             while not stop.is_set():
+                if self.end_frame is not None and index + 1 >= self.end_frame:
+                    self.stats.decode_errors = failed
+                    self.stats.finished = not (failed and failed * 2 >= due)
+                    return
                 if not self._cap.grab():
                     break
                 index += 1
@@ -170,6 +185,10 @@ class FileSource:
             else:
                 return
             self.stats.decode_errors = failed
+            last = (
+                self.frame_count if self.end_frame is None else min(self.end_frame, self.frame_count or self.end_frame)
+            )
+            expected = last - self.first_frame
             if self.stats.frames_read == 0:
                 self.stats.error = f"{self.spec.location} holds no decodable video frame"
             elif failed and failed * 2 >= due:
@@ -177,9 +196,9 @@ class FileSource:
                     f"{failed} of the {due} frames due for analysis in {self.spec.location} could not be decoded "
                     "(file damaged)"
                 )
-            elif self.frame_count and self.stats.frames_read < 0.98 * self.frame_count - 1:
+            elif self.frame_count and self.stats.frames_read < 0.98 * expected - 1:
                 self.stats.error = (
-                    f"{self.spec.location} ended early at frame {self.stats.frames_read} of {self.frame_count} "
+                    f"{self.spec.location} ended early at frame {index + 1} of {self.frame_count} "
                     "(file truncated or damaged)"
                 )
             else:

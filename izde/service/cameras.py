@@ -33,6 +33,8 @@ class CameraView:
     last_run_status: str | None
     last_run_started_at: datetime | None
     last_run_ended_at: datetime | None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +77,22 @@ def run_view(r: WatchRun) -> RunView:
 
 
 class CameraService(Core):
-    def add_camera(self, name: str, source: str, description: str = "") -> CameraView:
+    def add_camera(
+        self,
+        name: str,
+        source: str,
+        description: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> CameraView:
         self.require(Action.CAMERA_ADMIN)
         name = name.strip()
         if not name or len(name) > 100:
             raise InvalidInput("a camera needs a name of 1 to 100 characters")
+        if (latitude is None) != (longitude is None) or (
+            latitude is not None and longitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
+        ):
+            raise InvalidInput("a camera's position needs both latitude (-90..90) and longitude (-180..180)")
         spec = parse_source(source)  # refuses a missing file or folder now rather than at the first session
         check_source(spec.kind.value, spec.location, SourcePolicy.of(self.settings))
         assert self.actor is not None
@@ -87,7 +100,13 @@ class CameraService(Core):
             with self.db.session() as session:
                 if session.scalar(select(Camera.id).where(Camera.name == name)) is not None:
                     raise Conflict(f"camera {name} already exists")
-                row = Camera(name=name, source=spec.location, description=description.strip()[:500])
+                row = Camera(
+                    name=name,
+                    source=spec.location,
+                    description=description.strip()[:500],
+                    latitude=latitude,
+                    longitude=longitude,
+                )
                 row.created_by = self.actor.user_id
                 session.add(row)
                 session.flush()
@@ -169,6 +188,8 @@ def _camera_view(session: Session, c: Camera) -> CameraView:
         last.status if last else None,
         last.started_at if last else None,
         last.ended_at if last else None,
+        c.latitude,
+        c.longitude,
     )
 
 

@@ -357,6 +357,9 @@ class Camera(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Where the camera is (WGS 84), for the map of a search's sightings; optional.
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WebhookDelivery(Base):
@@ -377,3 +380,49 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ArchiveSearch(Base):
+    """A retrospective search of a case's recorded footage under one authorisation: what was searched, by whom,
+    and how far it got. Its chunks' runs hold the counters and its alerts; nothing about anyone else is kept."""
+
+    __tablename__ = "archive_searches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_ref: Mapped[str] = mapped_column(String(200))
+    authorisation_id: Mapped[str] = mapped_column(ForeignKey("authorisations.id", ondelete="RESTRICT"), index=True)
+    started_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # running, stopping, stopped, completed, failed, purged
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    persons: Mapped[str] = mapped_column(Text)  # JSON list of person ids searched for
+    analysis_fps: Mapped[float] = mapped_column(Float)
+    footage_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    footage_to: Mapped[datetime] = mapped_column(UtcDateTime())
+    footage_s: Mapped[float] = mapped_column(Float)
+    recordings: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {path, reason}: files not searched
+
+
+class ArchiveChunk(Base):
+    """One segment of one recording: the unit of work a search worker claims, runs and marks done."""
+
+    __tablename__ = "archive_chunks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # derived from what it covers (chunks.chunk_id)
+    search_id: Mapped[str] = mapped_column(ForeignKey("archive_searches.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)  # order of work: camera, then time
+    camera: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    recording_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("watch_runs.id", ondelete="SET NULL"), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -21,7 +21,7 @@ def list_cameras(service: Service) -> list[CameraOut]:
 @router.post("/cameras", response_model=CameraOut, status_code=201)
 def add_camera(body: CameraIn, service: Service) -> CameraOut:
     """Register a camera (administrator)."""
-    return CameraOut.of(service.add_camera(body.name, body.source, body.description))
+    return CameraOut.of(service.add_camera(body.name, body.source, body.description, body.latitude, body.longitude))
 
 
 @router.get("/cameras/{name}", response_model=CameraOut)

@@ -203,6 +203,8 @@ class CameraIn(_In):
     name: str = Field(min_length=1, max_length=100)
     source: str = Field(min_length=1, max_length=2000, description="File, image folder, rtsp/http URL or webcam index.")
     description: str = Field("", max_length=500)
+    latitude: float | None = Field(None, ge=-90, le=90, description="Where the camera is (WGS 84), for maps.")
+    longitude: float | None = Field(None, ge=-180, le=180)
 
 
 class CameraOut(BaseModel):
@@ -216,6 +218,8 @@ class CameraOut(BaseModel):
     last_run_status: str | None
     last_run_started_at: datetime | None
     last_run_ended_at: datetime | None
+    latitude: float | None = None
+    longitude: float | None = None
 
     @classmethod
     def of(cls, c: CameraView) -> CameraOut:
