@@ -345,7 +345,7 @@ class SearchService:
         recorder = izde._run_recorder()
         spec = SourceSpec(SourceKind.FILE, chunk.path)
         try:
-            src = FileSource(spec, chunk.start_s, chunk.end_s)
+            src = FileSource(spec, start_s=chunk.start_s, end_s=chunk.end_s)
         except Exception as e:
             self._end_chunk(search_id, chunk.id, "failed", str(e))
             return False

@@ -12,7 +12,7 @@ from tests.conftest import HAMILTON, require_data
 
 def _frames(start_s: float = 0.0, end_s: float | None = None) -> tuple[FileSource, list]:  # type: ignore[type-arg]
     spec = SourceSpec(SourceKind.FILE, str(require_data(HAMILTON / "short_hamilton_clip.mp4")))
-    src = FileSource(spec, start_s, end_s)
+    src = FileSource(spec, start_s=start_s, end_s=end_s)
     return src, list(src.frames(5.0, threading.Event()))
 
 
