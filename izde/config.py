@@ -149,7 +149,11 @@ class SecuritySettings(_Strict):
         None, description="File holding the audit chain's HMAC key (default: HOME/secrets/audit.key)."
     )
     token_file: Path | None = Field(
-        None, description="Where 'izde login' keeps this user's session token (default: the user's config dir)."
+        None,
+        description=(
+            "Where 'izde login' keeps this user's session token (default: one file per data directory in the "
+            "user's config dir)."
+        ),
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 14, description="Lifetime of a login session.")
     login_attempts: int = Field(
@@ -162,6 +166,40 @@ class SecuritySettings(_Strict):
     )
     login_window_s: float = Field(
         300.0, gt=0, description="How long a failed login counts, and so the longest pause after too many."
+    )
+    max_image_pixels: int = Field(
+        40_000_000,
+        ge=10_000,
+        description=(
+            "Largest image or video frame (width x height) read: photos, uploads, folders and video frames declaring "
+            "more are refused from their header, before decoding (a small file can declare gigabytes of pixels)."
+        ),
+    )
+
+
+class CameraSettings(_Strict):
+    """Which sources cameras may read (checked when a camera is registered and when a session starts)."""
+
+    media_folders: tuple[Path, ...] = Field(
+        (),
+        description=(
+            "Folders recorded footage and image folders must be inside. Empty: anywhere outside the data directory "
+            "and the system's folders; set it in production."
+        ),
+    )
+    allow_private_hosts: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Stream hosts (names, addresses or networks such as 127.0.0.0/8) allowed although they are loopback, "
+            "link-local or reserved addresses; such hosts are refused otherwise."
+        ),
+    )
+    registered_only: bool = Field(
+        True,
+        description=(
+            "Sessions read only registered cameras, from the source an administrator registered ('izde cameras "
+            "add'). Turn off only for trying izde out on local files."
+        ),
     )
 
 
@@ -180,6 +218,13 @@ class WebSettings(_Strict):
     public_url: str = Field(
         "http://127.0.0.1:8080", description="Base URL people reach the console at; used for links in webhooks."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Addresses of the TLS-terminating proxies whose X-Forwarded-For header gives the client's address (for "
+            "the login limit and the logs). Empty: the header is ignored and the peer's own address counts."
+        ),
+    )
     secure_cookies: bool = Field(
         True, description="Mark the session cookie Secure (HTTPS only). Turn off only for tests on localhost."
     )
@@ -193,9 +238,29 @@ class WebSettings(_Strict):
         ),
     )
     webhooks: tuple[WebhookTarget, ...] = Field((), description="Receivers notified of every new alert.")
+    allow_http_webhook_hosts: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Webhook hosts that may be reached over plain http:// (e.g. a receiver on 127.0.0.1); every other "
+            "webhook URL must be https://, since deliveries are signed but not encrypted."
+        ),
+    )
     webhook_timeout_s: float = Field(5.0, gt=0, description="Time a receiver has to answer one delivery.")
     webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles on each failed attempt.")
     webhook_max_backoff_s: float = Field(300.0, gt=0, description="Longest delay between two retries.")
+
+    @model_validator(mode="after")
+    def _https_webhooks(self) -> WebSettings:
+        from urllib.parse import urlsplit
+
+        for hook in self.webhooks:
+            parts = urlsplit(hook.url)
+            if parts.scheme == "http" and (parts.hostname or "") not in self.allow_http_webhook_hosts:
+                raise ValueError(
+                    f"webhook {parts.scheme}://{parts.hostname}... must use https:// (or list its host in "
+                    "web.allow_http_webhook_hosts)"
+                )
+        return self
 
 
 def default_home() -> Path:
@@ -242,6 +307,7 @@ class Settings(BaseSettings):
     enrolment: EnrolmentSettings = EnrolmentSettings()
     retention: RetentionSettings = RetentionSettings()
     security: SecuritySettings = SecuritySettings()
+    cameras: CameraSettings = CameraSettings()
     web: WebSettings = WebSettings()
     archive: ArchiveSettings = ArchiveSettings()
 
@@ -284,7 +350,13 @@ class Settings(BaseSettings):
     def token_path(self) -> Path:
         from platformdirs import user_config_path
 
-        return self.security.token_file or user_config_path("izde", appauthor=False) / "token"
+        if self.security.token_file is not None:
+            return self.security.token_file
+        # One token per data directory: a login to one deployment must not shadow (or break) another's.
+        import hashlib
+
+        key = hashlib.sha256(str(self.home.expanduser().resolve()).encode()).hexdigest()[:16]
+        return user_config_path("izde", appauthor=False) / "tokens" / key
 
     @property
     def db_url(self) -> str:

@@ -9,6 +9,11 @@ class IzdeError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        from izde.redact import redact
+
+        # Messages reach API responses, the terminal and logs: a camera URL's password must never be in them.
+        message = redact(message)
+        hint = redact(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -29,6 +34,10 @@ class Conflict(InvalidInput):
 
 class ImageError(InvalidInput):
     """A file is not a readable image."""
+
+
+class ImageTooLarge(ImageError):
+    """An image declares more pixels than the configured limit; refused from its header, before decoding."""
 
 
 class EnrolmentRejected(InvalidInput):

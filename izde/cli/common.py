@@ -18,6 +18,7 @@ from rich.console import Console
 
 from izde.config import Settings, load_settings
 from izde.errors import IzdeError
+from izde.redact import install_log_redaction
 
 if TYPE_CHECKING:
     from izde.api import Izde
@@ -41,13 +42,15 @@ def settings(ctx: typer.Context, **overrides: Any) -> Settings:
     return load_settings(home=opts.home, config_file=opts.config, **overrides)
 
 
-def open_izde(ctx: typer.Context, **overrides: Any) -> Izde:
-    """The service for this command, acting as the user whose token ``izde login`` saved (or IZDE_TOKEN)."""
+def open_izde(ctx: typer.Context, *, as_user: bool = True, **overrides: Any) -> Izde:
+    """The service for this command, acting as the user whose token ``izde login`` saved (or IZDE_TOKEN);
+    ``as_user=False`` for the commands that need nobody logged in (init, login), which a stale token must not
+    break."""
     from izde.api import Izde
     from izde.service.core import token_from_environment
 
     izde = Izde(settings(ctx, **overrides))
-    token = token_from_environment(izde.settings)
+    token = token_from_environment(izde.settings) if as_user else None
     if token:
         izde.use_token(token)
     return izde
@@ -88,6 +91,7 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_log_redaction()
     if not verbose:
         # Schema upgrades are routine; say nothing about them unless asked.
         logging.getLogger("alembic").setLevel(logging.WARNING)

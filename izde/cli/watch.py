@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,12 +17,12 @@ from izde.pipeline.watcher import WatchCounters
 from izde.vision.types import Frame
 
 
-def _frame_total(source: str) -> int | None:
+def _frame_total(source: str | None) -> int | None:
     from pathlib import Path
 
     import cv2
 
-    if not Path(source).is_file():
+    if not source or not Path(source).is_file():
         return None
     cap = cv2.VideoCapture(source)
     try:
@@ -37,8 +38,10 @@ def _recorded_at(value: str | None) -> datetime | None:
 
 def watch(
     ctx: typer.Context,
-    source: str = typer.Argument(..., help="Video file, folder of images, rtsp:// or http(s):// URL, or webcam index."),
-    camera: str = typer.Option(..., "--camera", "-c", help="Name of the camera this source comes from."),
+    source: str | None = typer.Argument(
+        None, help="The camera's registered source (video file, image folder, stream URL, webcam); may be left out."
+    ),
+    camera: str = typer.Option(..., "--camera", "-c", help="Name of the registered camera to read."),
     authorisation: str = typer.Option(
         ..., "--authorisation", "-a", help="Id (or prefix) of the authorisation this session runs under."
     ),
@@ -56,7 +59,7 @@ def watch(
     read, ended early or was stopped by its authorisation, 5 when the permission or the authorisation is
     missing, 130 when stopped with Ctrl-C.
     """
-    overrides = {"pipeline": {"analysis_fps": fps}} if fps else {}
+    overrides: dict[str, Any] = {"pipeline": {"analysis_fps": fps}} if fps else {}
     stop = threading.Event()
     with user_errors(), open_izde(ctx, **overrides) as izde:
         started = _recorded_at(recorded_at)

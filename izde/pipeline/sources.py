@@ -23,13 +23,16 @@ import cv2
 import numpy as np
 
 from izde.errors import ImageError, SourceError
-from izde.vision.images import decode_image
+from izde.redact import redact
+from izde.vision.images import DEFAULT_MAX_PIXELS, decode_image, too_many_pixels
 from izde.vision.types import Frame
 
 log = logging.getLogger(__name__)
 
+MAX_CONSECUTIVE_DECODE_ERRORS = 50  # undecodable frames in a row after which a file is given up as damaged
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-_URL = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", re.IGNORECASE)
+# Any scheme counts as a URL here, so that the source policy refuses the ones that are not cameras by name.
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 class SourceKind(enum.StrEnum):
@@ -48,8 +51,13 @@ class SourceSpec:
     kind: SourceKind
     location: str
 
+    @property
+    def shown(self) -> str:
+        """The location as messages and logs show it: without credentials."""
+        return redact(self.location)
+
     def __str__(self) -> str:
-        return self.location
+        return self.shown
 
 
 def parse_source(text: str) -> SourceSpec:
@@ -66,6 +74,8 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec(SourceKind.FOLDER, str(path))
     if path.is_file():
         return SourceSpec(SourceKind.FILE, str(path))
+    if path.exists():
+        raise SourceError(f"source {text} is not a regular file or folder (a device, pipe or socket)")
     raise SourceError(f"source {text} does not exist", "check the path, or give a stream URL or webcam index")
 
 
@@ -75,6 +85,7 @@ class SourceStats:
     frames_dropped: int = 0  # due for analysis but discarded because analysis was behind (live sources)
     reconnects: int = 0
     finished: bool = False  # the source was read to its end
+    decode_errors: int = 0  # frames due for analysis that could not be decoded (skipped)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -105,6 +116,15 @@ def _open_capture(location: str | int, timeout_ms: int = 10_000) -> Any:
     return cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
 
 
+def _check_frame_size(cap: Any, spec: SourceSpec, max_pixels: int) -> None:
+    """Refuse a video whose declared frame size exceeds the pixel limit before any frame is decoded."""
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    error = too_many_pixels(width, height, max_pixels, f"each frame of {spec.shown}")
+    if error is not None:
+        cap.release()
+        raise SourceError(error.message, error.hint)
+
+
 class FileSource:
     """A video file, or a segment of one (``start_s`` to ``end_s``, positions in the file): a segment's frames keep
     their positions in the whole file, so times computed from the recording's start stay right."""
@@ -112,7 +132,9 @@ class FileSource:
     live = False
     continuous = True
 
-    def __init__(self, spec: SourceSpec, start_s: float = 0.0, end_s: float | None = None) -> None:
+    def __init__(
+        self, spec: SourceSpec, max_pixels: int = DEFAULT_MAX_PIXELS, start_s: float = 0.0, end_s: float | None = None
+    ) -> None:
         self.spec = spec
         self.stats = SourceStats()
         self._cap = _open_capture(spec.location)
@@ -121,6 +143,7 @@ class FileSource:
                 f"cannot read video file {spec.location}: not a video, damaged, or an unsupported codec",
                 "check the file plays, or convert it to H.264 MP4",
             )
+        _check_frame_size(self._cap, spec, max_pixels)
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else 25.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -134,10 +157,12 @@ class FileSource:
         sampler = _Sampler(analysis_fps)
         index = self.first_frame - 1
         sampler.next_due = self.first_frame / self.fps
+        due = failed = consecutive = 0
         try:
             while not stop.is_set():
                 if self.end_frame is not None and index + 1 >= self.end_frame:
-                    self.stats.finished = True
+                    self.stats.decode_errors = failed
+                    self.stats.finished = not (failed and failed * 2 >= due)
                     return
                 if not self._cap.grab():
                     break
@@ -146,18 +171,31 @@ class FileSource:
                 position = index / self.fps
                 if not sampler.due(position):
                     continue
+                due += 1
                 ok, bgr = self._cap.retrieve()
-                if not ok or bgr is None:
-                    break
+                if not ok or bgr is None or bgr.size == 0:
+                    # A damaged frame: counted and skipped; a long run of them means the rest is unreadable.
+                    failed += 1
+                    consecutive += 1
+                    if consecutive >= MAX_CONSECUTIVE_DECODE_ERRORS:
+                        break
+                    continue
+                consecutive = 0
                 yield Frame(_bgr_to_rgb(bgr), index, position, datetime.now(UTC))
             else:
                 return
+            self.stats.decode_errors = failed
             last = (
                 self.frame_count if self.end_frame is None else min(self.end_frame, self.frame_count or self.end_frame)
             )
             expected = last - self.first_frame
             if self.stats.frames_read == 0:
                 self.stats.error = f"{self.spec.location} holds no decodable video frame"
+            elif failed and failed * 2 >= due:
+                self.stats.error = (
+                    f"{failed} of the {due} frames due for analysis in {self.spec.location} could not be decoded "
+                    "(file damaged)"
+                )
             elif self.frame_count and self.stats.frames_read < 0.98 * expected - 1:
                 self.stats.error = (
                     f"{self.spec.location} ended early at frame {index + 1} of {self.frame_count} "
@@ -175,9 +213,10 @@ class FolderSource:
     live = False
     continuous = False
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.spec = spec
         self.stats = SourceStats()
+        self.max_pixels = max_pixels
         self.paths = sorted(p for p in Path(spec.location).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.paths:
             raise SourceError(f"folder {spec.location} holds no image files", "expected .jpg, .png, ... files")
@@ -189,7 +228,7 @@ class FolderSource:
                 return
             self.stats.frames_read += 1
             try:
-                image = decode_image(path.read_bytes(), path.name)
+                image = decode_image(path.read_bytes(), path.name, self.max_pixels)
             except (ImageError, OSError) as e:
                 failed += 1
                 log.warning("skipping %s: %s", path.name, e)
@@ -214,6 +253,7 @@ class LiveSource:
         backoff_s: float = 1.0,
         queue_size: int = 2,
         timeout_ms: int = 10_000,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.spec = spec
         self.stats = SourceStats()
@@ -223,6 +263,7 @@ class LiveSource:
         self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=queue_size)
         self._location: str | int = int(spec.location) if spec.kind is SourceKind.WEBCAM else spec.location
         self._cap = self._connect(first=True)
+        _check_frame_size(self._cap, spec, max_pixels)
 
     def _connect(self, first: bool = False) -> Any:
         delay = self.backoff_s
@@ -236,7 +277,7 @@ class LiveSource:
                 log.warning(
                     "%s %s unreachable; retrying in %.1f s (attempt %d of %d)",
                     self.spec.kind.value,
-                    self.spec.location,
+                    self.spec.shown,
                     delay,
                     attempt,
                     attempts - 1,
@@ -245,7 +286,7 @@ class LiveSource:
                 delay *= 2
         what = "cannot open" if first else "lost and could not reconnect to"
         raise SourceError(
-            f"{what} {self.spec.kind.value} {self.spec.location} after {attempts} attempts",
+            f"{what} {self.spec.kind.value} {self.spec.shown} after {attempts} attempts",
             "check the URL, credentials, network route and that the camera is on",
         )
 
@@ -259,7 +300,7 @@ class LiveSource:
                 if not cap.grab():
                     cap.release()
                     self.stats.reconnects += 1
-                    log.warning("%s %s dropped; reconnecting", self.spec.kind.value, self.spec.location)
+                    log.warning("%s %s dropped; reconnecting", self.spec.kind.value, self.spec.shown)
                     try:
                         cap = self._connect()
                     except SourceError as e:
@@ -287,7 +328,22 @@ class LiveSource:
                     self._queue.put_nowait(frame)
         finally:
             cap.release()
-            self._queue.put(None)
+            self._end_of_stream()
+
+    def _end_of_stream(self) -> None:
+        """Queue the end marker without ever blocking: a consumer that stopped reading leaves the queue full,
+        and a blocking put would keep this thread (and the camera connection's owner) alive forever. The reader
+        is the only producer, so dropping the oldest frame always makes room."""
+        while True:
+            try:
+                self._queue.put_nowait(None)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.stats.frames_dropped += 1
+                except queue.Empty:
+                    pass
 
     def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
         thread = threading.Thread(target=self._reader, args=(analysis_fps, stop), name="izde-reader", daemon=True)
@@ -314,9 +370,11 @@ class LiveSource:
 Source = FileSource | FolderSource | LiveSource
 
 
-def open_source(spec: SourceSpec, retries: int = 5, backoff_s: float = 1.0) -> Source:
+def open_source(
+    spec: SourceSpec, retries: int = 5, backoff_s: float = 1.0, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Source:
     if spec.kind is SourceKind.FILE:
-        return FileSource(spec)
+        return FileSource(spec, max_pixels)
     if spec.kind is SourceKind.FOLDER:
-        return FolderSource(spec)
-    return LiveSource(spec, retries=retries, backoff_s=backoff_s)
+        return FolderSource(spec, max_pixels)
+    return LiveSource(spec, retries=retries, backoff_s=backoff_s, max_pixels=max_pixels)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import os
+import socket
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
+from izde.redact import redact
 from izde.store.lookup import by_id_or_prefix, not_found
 from izde.store.models import WatchRun, utcnow
 
@@ -69,10 +72,37 @@ def start_run(
         faces_seen=0,
         tracks_seen=0,
         alerts_raised=0,
+        runner=this_process(),
     )
     session.add(run)
     session.flush()
     return run
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def stale_runs(session: Session) -> list[WatchRun]:
+    """Runs still marked running whose process, on this host, no longer exists (it was killed or crashed).
+    Runs of other hosts are left alone: only their own host can tell whether they still run."""
+    host = socket.gethostname()
+    out = []
+    for run in session.scalars(select(WatchRun).where(WatchRun.status == RunStatus.RUNNING.value)):
+        runner_host, _, pid = (run.runner or "").rpartition(":")
+        if runner_host == host and pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            out.append(run)
+    return out
 
 
 def get_run(session: Session, ref: str) -> WatchRun:
@@ -109,7 +139,7 @@ def finish_run(
     if counters is not None:
         _apply(run, counters)
     run.status = str(final)
-    run.error = error
+    run.error = redact(error) if error else None  # shown to people later: never a camera's password
     run.ended_at = utcnow()
     session.flush()
     return run

@@ -28,6 +28,7 @@ from izde.web import (
     routes_users,
 )
 from izde.web.deps import WebState
+from izde.web.hardening import SecurityHeaders, install_docs
 from izde.web.uploads import MAX_PHOTOS, BodyLimit
 from izde.web.webhooks import Dispatcher
 
@@ -49,6 +50,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     root = Izde(settings)
     root.db  # noqa: B018  (open and migrate now: a broken database should stop the server at start)
     root.audit_key  # noqa: B018
+    swept_runs, swept_uploads = root.sweep_leftovers()  # a previous server on this host may have been killed
+    if swept_runs or swept_uploads:
+        log.warning("marked %d stale run(s) failed, removed %d staged upload(s)", swept_runs, swept_uploads)
     dispatcher = Dispatcher(root.db, settings.web) if settings.web.webhooks else None
     state: WebState
 
@@ -87,11 +91,15 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         ),
         lifespan=lifespan,
         redoc_url=None,
+        docs_url=None,  # served by install_docs from the installed package, never a CDN
     )
     app.state.izde = state
     errors.install(app, console.error_page)
     # Photos of up to MAX_PHOTOS uploads plus form fields; anything larger is refused while it arrives.
     app.add_middleware(BodyLimit, limit=settings.web.max_upload_bytes * MAX_PHOTOS + 64 * 1024)
+    # HSTS only with secure cookies: they mean the console is reached over HTTPS.
+    app.add_middleware(SecurityHeaders, hsts=settings.web.secure_cookies)
+    install_docs(app)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

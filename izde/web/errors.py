@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from izde.errors import Conflict, ImageError, InvalidInput, IzdeError, NotFound, SourceError
+from izde.errors import Conflict, ImageError, ImageTooLarge, InvalidInput, IzdeError, NotFound, SourceError
 from izde.governance.login_limit import TooManyFailedLogins
 from izde.governance.roles import PermissionDenied
 from izde.governance.users import AuthenticationFailed
+from izde.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (ImageTooLarge, 413),
     (UnsupportedMediaType, 415),
     (ImageError, 415),
     (InvalidInput, 422),
@@ -52,7 +54,8 @@ def status_of(e: Exception) -> int:
 
 
 def error_response(status: int, message: str, hint: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "hint": hint}, status_code=status)
+    # Most messages come from IzdeError, already redacted; this also covers framework and HTTP errors.
+    return JSONResponse({"error": redact(message), "hint": redact(hint) if hint else hint}, status_code=status)
 
 
 def _is_page(request: Request) -> bool:
