@@ -30,6 +30,7 @@ from izde.archive.sightings import Hit, Sighting, sightings
 from izde.errors import Conflict, InvalidInput
 from izde.governance.authorisations import Scope, search_allowed, standing
 from izde.governance.roles import Action, PermissionDenied
+from izde.governance.sources import SourcePolicy, check_path
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
@@ -169,6 +170,10 @@ class SearchService:
             raise InvalidInput(
                 "the archive holds no recording that can be searched" + (f" ({listed})" if listed else "")
             )
+        # Footage is read as camera sources are: never izde's own data, only inside the media folders.
+        policy = SourcePolicy.of(izde.settings)
+        for r in archive.recordings:
+            check_path(str(r.path), policy)
         scope = izde._scope(authorisation)
         now = datetime.now(UTC)
         footage = [(r.camera, r.start, r.end) for r in archive.recordings]
@@ -345,7 +350,8 @@ class SearchService:
         recorder = izde._run_recorder()
         spec = SourceSpec(SourceKind.FILE, chunk.path)
         try:
-            src = FileSource(spec, start_s=chunk.start_s, end_s=chunk.end_s)
+            check_path(chunk.path, SourcePolicy.of(izde.settings))  # the file may have been swapped since
+            src = FileSource(spec, izde.settings.security.max_image_pixels, start_s=chunk.start_s, end_s=chunk.end_s)
         except Exception as e:
             self._end_chunk(search_id, chunk.id, "failed", str(e))
             return False

@@ -178,3 +178,23 @@ def test_urgent_search_not_granted_within_48_hours_is_purged(deployment: Deploym
     assert rows(deployment.home, "SELECT COUNT(*) FROM alerts") == [(0,)]
     assert [p for p in (deployment.home / "evidence").rglob("*") if p.is_file()] == []
     assert rows(deployment.home, "SELECT COUNT(*) FROM audit_log WHERE action = 'search.purged'") == [(1,)]
+
+
+def test_footage_inside_the_data_directory_or_outside_media_folders_is_refused(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izde.governance.sources import SourceRefused
+
+    deployment.enrol("Lin-Manuel Miranda", HAMILTON / "lin-manuel-miranda.png")
+    auth = deployment.authorise(["Lin-Manuel Miranda"], ["stage-1"])
+    inside = deployment.home / "archive"
+    (inside / "stage-1").mkdir(parents=True)
+    shutil.copy(require_data(HAMILTON / "short_hamilton_clip.mp4"), inside / "stage-1" / "20261120T100000Z.mp4")
+    with _service(deployment) as izde, pytest.raises(SourceRefused, match="data directory"):
+        izde.searches.plan(scan_folder(inside), auth, "CASE-3")
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(inside, outside)
+    monkeypatch.setenv("IZDE_CAMERAS__MEDIA_FOLDERS", json.dumps([str(tmp_path / "media")]))
+    with _service(deployment) as izde, pytest.raises(SourceRefused, match="outside the media folders"):
+        izde.searches.plan(scan_folder(outside), auth, "CASE-3")
+    assert rows(deployment.home, "SELECT COUNT(*) FROM archive_searches") == [(0,)]
