@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from izde.archive.chunks import Chunk, plan_chunks
-from izde.archive.manifest import Archive
+from izde.archive.manifest import Archive, load_archive
 from izde.archive.report import UseRecord
 from izde.archive.sightings import Hit, Sighting, sightings
 from izde.errors import Conflict, InvalidInput
@@ -240,6 +241,16 @@ class SearchService:
             out.update(hits)
         return out
 
+    def load(self, root: Path | None = None, manifest: Path | None = None) -> Archive:
+        """The archive at ``root`` (or listed by ``manifest``), once the place itself passes the source policy:
+        a folder that may not be read is not even listed, so a refusal names none of its files."""
+        self.izde.require(Action.WATCH_RECORDED)
+        policy = SourcePolicy.of(self.izde.settings)
+        for place in (root, manifest):
+            if place is not None:
+                check_path(str(place), policy)
+        return load_archive(root, manifest)
+
     # -- running ----------------------------------------------------------------------------------------------
 
     def run(
@@ -257,9 +268,10 @@ class SearchService:
         view = self._resume(search_id)
         stop = stop or threading.Event()
         ctx = multiprocessing.get_context("spawn")
-        token = self.izde._token
-        if token is None:
-            raise PermissionDenied("running a search on worker processes needs a logged-in user's token")
+        actor = self.izde.require(Action.WATCH_RECORDED)
+        # Workers act as this user: with the user's token from the command line, or, in the server, by the user's
+        # id, which each worker checks again (an account disabled meanwhile runs nothing).
+        credential = self.izde._token or f"user:{actor.user_id}"
         procs: dict[str, Any] = {}
         started = 0
 
@@ -267,7 +279,7 @@ class SearchService:
             nonlocal started
             started += 1
             name = f"{socket.gethostname()}-{os.getpid()}-w{started}"
-            p = ctx.Process(target=_worker_main, args=(self.izde.settings, token, view.id, name), daemon=True)
+            p = ctx.Process(target=_worker_main, args=(self.izde.settings, credential, view.id, name), daemon=True)
             p.start()
             procs[name] = p
 
@@ -720,10 +732,19 @@ def _view(session: Session, s: ArchiveSearch, alert_count: Callable[[Session, st
     )
 
 
-def _worker_main(settings: Settings, token: str, search_id: str, name: str) -> None:
-    """A search worker process: its own database connections and vision stack, the user's token."""
+def _worker_main(settings: Settings, credential: str, search_id: str, name: str) -> None:
+    """A search worker process: its own database connections and vision stack, acting as the search's user."""
     from izde.api import Izde
+    from izde.governance import users
 
     logging.basicConfig(level=logging.WARNING)
-    with Izde(settings, token=token) as izde:
+    if not credential.startswith("user:"):
+        with Izde(settings, token=credential) as izde:
+            SearchService(izde).work(search_id, name)
+        return
+    with Izde(settings) as izde:
+        with izde.db.session(readonly=True) as session:
+            izde.actor = users.active_actor(session, credential.removeprefix("user:"))
+        if izde.actor is None:
+            raise SystemExit("the account that started the search is disabled")
         SearchService(izde).work(search_id, name)

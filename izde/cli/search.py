@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from izde.archive.manifest import NAME_PATTERNS, load_archive
+from izde.archive.manifest import NAME_PATTERNS
 from izde.archive.service import SearchView
 from izde.cli.common import err_console, open_izde, print_json, user_errors
 
@@ -53,7 +53,7 @@ def search(
     missing.
     """
     with user_errors(), open_izde(ctx) as izde:
-        found = load_archive(archive, manifest)
+        found = izde.searches.load(archive, manifest)
         for r in found.refused:
             err_console.print(f"[yellow]not searched:[/] {r.path}: {r.reason}", highlight=False)
         view = izde.searches.plan(found, authorisation, case, person, analysis_fps=analysis_fps, chunk_s=chunk_s)

@@ -13,6 +13,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from izde.api import Izde
+from izde.archive.threads import SearchThreads
 from izde.config import Settings
 from izde.governance.roles import Actor
 from izde.runner.base import SessionRunner
@@ -26,6 +27,7 @@ from izde.web import (
     routes_cameras,
     routes_governance,
     routes_persons,
+    routes_searches,
     routes_users,
 )
 from izde.web.deps import WebState
@@ -79,6 +81,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         dispatcher=dispatcher,
     )
 
+    searches = SearchThreads(lambda actor: state.service(actor))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if dispatcher is not None and start_workers:
@@ -88,6 +92,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         finally:
             state.stopping.set()
             state.sessions.shutdown()
+            searches.shutdown()
             if dispatcher is not None:
                 dispatcher.stop()
             root.close()
@@ -106,6 +111,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         docs_url=None,  # served by install_docs from the installed package, never a CDN
     )
     app.state.izde = state
+    app.state.searches = searches
     errors.install(app, console.error_page)
     # Photos of up to MAX_PHOTOS uploads plus form fields; anything larger is refused while it arrives.
     app.add_middleware(BodyLimit, limit=settings.web.max_upload_bytes * MAX_PHOTOS + 64 * 1024)
@@ -136,6 +142,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         routes_alerts,
         routes_governance,
         routes_users,
+        routes_searches,
     ):
         app.include_router(module.router)
     app.include_router(console.public)

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from izde.archive.service import SearchView
+from izde.archive.sightings import Sighting
 from izde.governance.authorisations import Objective
 from izde.governance.review import Decision
 from izde.governance.roles import Role
@@ -482,3 +484,88 @@ class UserOut(BaseModel):
     def of(cls, u: UserView) -> UserOut:
         # Same field names as the service's view: let pydantic copy them.
         return cls.model_validate(u, from_attributes=True)
+
+
+class SearchIn(_In):
+    archive: str | None = Field(
+        None, max_length=4000, description="Folder on the server laid out ARCHIVE/CAMERA/FILE (or give manifest)."
+    )
+    manifest: str | None = Field(None, max_length=4000, description="CSV camera,start,path on the server.")
+    authorisation: str = Field(min_length=1, max_length=64)
+    case: str = Field(min_length=1, max_length=200, description="The investigation file the search serves.")
+    persons: list[str] = Field(default_factory=list, max_length=100, description="Default: all it names.")
+    workers: int = Field(1, ge=1, le=64)
+    analysis_fps: float | None = Field(None, gt=0, le=60)
+    chunk_s: float | None = Field(None, ge=5, le=86400)
+
+
+class SearchOut(BaseModel):
+    id: str
+    case: str
+    authorisation_id: str
+    status: str = Field(description="running, stopping, stopped, completed, failed or purged")
+    stop_reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    persons: list[str]
+    analysis_fps: float
+    footage_from: datetime
+    footage_to: datetime
+    footage_hours: float
+    recordings: int
+    refused: list[str] = Field(description="Files not searched, with the reason")
+    chunks: int
+    chunks_done: int
+    chunks_failed: int
+    progress: float = Field(description="Fraction of the footage searched, 0 to 1")
+    alerts: int
+
+    @classmethod
+    def of(cls, v: SearchView) -> SearchOut:
+        return cls(
+            id=v.id,
+            case=v.case,
+            authorisation_id=v.authorisation_id,
+            status=v.status,
+            stop_reason=v.stop_reason,
+            created_at=v.created_at,
+            finished_at=v.finished_at,
+            persons=list(v.persons),
+            analysis_fps=v.analysis_fps,
+            footage_from=v.footage_from,
+            footage_to=v.footage_to,
+            footage_hours=round(v.footage_s / 3600, 4),
+            recordings=v.recordings,
+            refused=[f"{p}: {r}" for p, r in v.refused],
+            chunks=v.chunks,
+            chunks_done=v.chunks_done,
+            chunks_failed=v.chunks_failed,
+            progress=round(v.fraction, 4),
+            alerts=v.alerts,
+        )
+
+
+class SightingOut(BaseModel):
+    person: str
+    camera: str
+    start: datetime
+    end: datetime
+    alerts: int
+    alert_ids: list[str]
+    best_alert: str
+    best_distance: float
+    threshold: float
+
+    @classmethod
+    def of(cls, s: Sighting) -> SightingOut:
+        return cls(
+            person=s.person,
+            camera=s.camera,
+            start=s.start,
+            end=s.end,
+            alerts=len(s.alerts),
+            alert_ids=list(s.alerts),
+            best_alert=s.best_alert_id,
+            best_distance=s.best_distance,
+            threshold=s.threshold,
+        )

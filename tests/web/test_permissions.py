@@ -181,6 +181,17 @@ MATRIX: list[Case] = [
     ("POST", "/api/v1/users/{leaver}/enable", nothing, ADMIN),
     ("PUT", "/api/v1/users/{leaver}/roles", lambda w: {"json": {"roles": ["auditor"]}}, ADMIN),
     ("POST", "/api/v1/users/{leaver}/password", lambda w: {"json": {"password": "a long enough password"}}, ADMIN),
+    ("GET", "/api/v1/searches", nothing, OPS | AUDIT),
+    (
+        "POST",
+        "/api/v1/searches",
+        lambda w: {"json": {"archive": "/nonexistent", "authorisation": w.authorisation, "case": "C-1"}},
+        OPS,
+    ),
+    ("GET", "/api/v1/searches/nosuchsession", nothing, OPS | AUDIT),
+    ("GET", "/api/v1/searches/nosuchsession/sightings", nothing, OPS | AUDIT),
+    ("POST", "/api/v1/searches/nosuchsession/stop", nothing, OPS),
+    ("POST", "/api/v1/searches/nosuchsession/resume", nothing, OPS),
 ]
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
 

@@ -1,0 +1,55 @@
+"""Searches started by the server: each runs in a thread of the server process, which drives the search's worker
+processes, so a request returns at once and the search goes on. Shutdown stops them within a bounded time; what
+they had not finished is resumed later, without redoing finished work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from izde.governance.roles import Actor
+
+if TYPE_CHECKING:
+    from izde.api import Izde
+
+log = logging.getLogger(__name__)
+
+JOIN_TIMEOUT_S = 15.0
+
+
+class SearchThreads:
+    def __init__(self, services: Callable[[Actor], Izde]) -> None:
+        self._services = services
+        self._running: dict[str, tuple[threading.Thread, threading.Event]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, search_id: str, actor: Actor, workers: int) -> None:
+        stop = threading.Event()
+
+        def run() -> None:
+            try:
+                self._services(actor).searches.run(search_id, workers, stop=stop)
+            except Exception as e:  # kept in the search's record by its workers; here only logged
+                log.warning("search %s ended with an error: %s", search_id, e)
+            finally:
+                with self._lock:
+                    self._running.pop(search_id, None)
+
+        thread = threading.Thread(target=run, name=f"search-{search_id[:8]}", daemon=True)
+        with self._lock:
+            self._running[search_id] = (thread, stop)
+        thread.start()
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return list(self._running)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            items = list(self._running.values())
+        for _, stop in items:
+            stop.set()
+        for thread, _ in items:
+            thread.join(JOIN_TIMEOUT_S)
