@@ -20,7 +20,7 @@ from izde.governance.users import AuthenticationFailed
 from izde.web import auth
 from izde.web.deps import COOKIE, CSRF_FIELD, RequestIzde, Service, State, credentials, web_state
 from izde.web.errors import status_of
-from izde.web.schemas import AlertOut, PersonOut, SessionOut
+from izde.web.schemas import AlertOut, PersonOut, SearchOut, SessionOut, SightingOut
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
@@ -192,6 +192,25 @@ def cameras_page(request: Request, service: Service, state: State) -> Response:
         workers=state.sessions.workers(),
         authorisations=authorisations,
     )
+
+
+@router.get("/searches", response_class=HTMLResponse)
+def searches_page(request: Request, service: Service) -> Response:
+    searches = [SearchOut.of(v) for v in service.searches.all()]
+    assert service.actor is not None
+    authorisations: list[Any] = []
+    if Role.OPERATOR in service.actor.roles:
+        authorisations = [
+            a for a in service.authorisations() if a.status in ("granted", "requested") and a.covers_recorded
+        ]
+    return page(request, service, "searches.html", searches=searches, authorisations=authorisations)
+
+
+@router.get("/searches/{search_id}", response_class=HTMLResponse)
+def search_page(request: Request, service: Service, search_id: str) -> Response:
+    view = service.searches.get(search_id)
+    sightings = [SightingOut.of(s) for s in service.searches.sightings(view.id)]
+    return page(request, service, "search.html", search=SearchOut.of(view), sightings=sightings)
 
 
 @router.get("/audit", response_class=HTMLResponse)
