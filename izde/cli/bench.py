@@ -171,3 +171,46 @@ def _live(
     gallery = build_gallery(refs, stack, s)
     clip = video or root / "video/crowd/crowd.mp4"
     return compare_live(clip, (w, h), count, seconds, gallery, path_settings(s), stack, log)
+
+
+@app.command("search-archive")
+def search_archive(
+    ctx: typer.Context,
+    data: Path | None = typer.Option(None, help="The shared data folder (default: $IZDE_DATA or ../shared/data)."),
+    cameras: int = typer.Option(4, min=1, max=64, help="Camera folders in the archive, each with two clips."),
+    workers: list[int] | None = typer.Option(None, "--workers", "-w", help="Worker counts to measure (default 1, 2)."),
+    chunk_s: float = typer.Option(120.0, min=5, help="Seconds of footage per chunk."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Hours of footage searched per hour (and per core) by 'izde search' with 1 and 2 workers, side by side with
+    watching the same files one by one with 'izde watch', in a new data directory."""
+    with user_errors():
+        from izde.eval.bench_archive import compare
+
+        result = stamp(
+            compare(
+                shared_data_dir(data),
+                settings(ctx),
+                cameras=cameras,
+                workers=tuple(workers or (1, 2)),
+                chunk_s=chunk_s,
+                log=lambda m: err_console.print(m, style="dim"),
+            )
+        )
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title=f"Searching {result['footage_s']:.0f} s of footage in {result['recordings']} recordings")
+    for col in ("run", "wall s", "CPU s", "footage h/h", "per core", "alerts", "sightings"):
+        table.add_column(col)
+    for r in result["runs"]:
+        table.add_row(
+            r["run"],
+            f"{r['wall_s']:.1f}",
+            f"{r['cpu_s']:.1f}",
+            f"{r['footage_h_per_h']:.2f}",
+            f"{r['footage_h_per_h_per_core']:.2f}",
+            str(r["alerts"]),
+            "-" if r["sightings"] is None else str(r["sightings"]),
+        )
+    err_console.print(table)
