@@ -21,6 +21,7 @@ from izde.governance.users import AuthenticationFailed
 from izde.service import login_attempts
 from izde.store.db import Database
 from izde.store.models import User
+from izde.store.scope import organisation_of
 from izde.vision.stack import VisionStack, build_stack
 
 TOKEN_RECHECK_S = 5.0  # how long a token-holding service trusts the roles it read; one indexed lookup per check
@@ -51,6 +52,19 @@ class Core:
 
     @property
     def db(self) -> Database:
+        """The database as the acting user may see it: only their organisation's rows (izde.store.scope).
+        Before anyone logs in it is unscoped, for the login itself; every personal-data path checks the
+        permission first, which needs a user."""
+        if self._db is None:
+            self._db = Database.open(self.settings)
+        actor = self.actor
+        if actor is None or actor.is_system:
+            return self._db
+        return self._db.scoped(actor.organisation_id or "-")  # an actor without an organisation sees nothing
+
+    @property
+    def _deployment_db(self) -> Database:
+        """Every organisation's rows: for what is deployment-wide by design (retention, the whole audit chain)."""
         if self._db is None:
             self._db = Database.open(self.settings)
         return self._db
@@ -108,6 +122,9 @@ class Core:
     ) -> None:
         who = actor or self.actor or "anonymous"
         row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+        # Whose entry it is: the session's organisation (system entries of a session), else the actor's.
+        acting = who if isinstance(who, Actor) else self.actor
+        row.organisation_id = organisation_of(session) or (acting.organisation_id if acting else None) or None
         # The head anchor moves only after the commit, so a rolled-back entry never becomes the head.
         audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
 

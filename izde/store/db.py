@@ -19,6 +19,7 @@ from izde.errors import IzdeError
 from izde.store import migrate
 from izde.store.engine import READONLY_OPTION, make_engine
 from izde.store.files import FILE_MODE, FileStore, Stage
+from izde.store.scope import scope
 
 _URL_HINT = "use e.g. sqlite:////path/to/izde.db or postgresql+psycopg://user@host:5432/izde"
 
@@ -26,10 +27,17 @@ _URL_HINT = "use e.g. sqlite:////path/to/izde.db or postgresql+psycopg://user@ho
 class Database:
     """An open izde database and the file store of its data directory."""
 
-    def __init__(self, engine: Engine, files: FileStore) -> None:
+    def __init__(self, engine: Engine, files: FileStore, organisation_id: str | None = None) -> None:
         self.engine = engine
         self.files = files
+        self.organisation_id = organisation_id
         self._readonly_engine = engine.execution_options(**{READONLY_OPTION: True})
+
+    def scoped(self, organisation_id: str) -> Database:
+        """The same database and files, with sessions that see and write only this organisation's rows."""
+        if not organisation_id:
+            raise ValueError("a scoped database needs an organisation id")
+        return Database(self.engine, self.files, organisation_id)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Database:
@@ -76,10 +84,13 @@ class Database:
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
         """A session that commits when the block ends normally and rolls back on an exception.
 
-        ``readonly`` sessions always roll back, and on SQLite do not take the write lock.
+        ``readonly`` sessions always roll back, and on SQLite do not take the write lock. Sessions of a
+        :meth:`scoped` database see and write only that organisation's rows.
         Objects stay readable after the block (no expiry on commit).
         """
         session = Session(self._readonly_engine if readonly else self.engine, expire_on_commit=False)
+        if self.organisation_id is not None:
+            scope(session, self.organisation_id)
         try:
             yield session
             if readonly:

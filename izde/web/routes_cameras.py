@@ -32,8 +32,8 @@ def show_camera(name: str, service: Service) -> CameraOut:
 @router.get("/sessions", response_model=list[SessionOut])
 def list_sessions(service: Service, state: State) -> list[SessionOut]:
     """Sessions this server started since it began, newest first, with live counters and health."""
-    service.require(Action.CAMERA_READ)
-    return [s.out() for s in state.sessions.all()]
+    actor = service.require(Action.CAMERA_READ)
+    return [s.out() for s in state.sessions.all(actor.organisation_id)]
 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201)
@@ -45,15 +45,15 @@ def start_session(body: SessionIn, service: Service, state: State) -> SessionOut
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
 def show_session(session_id: str, service: Service, state: State) -> SessionOut:
-    service.require(Action.CAMERA_READ)
-    return state.sessions.get(session_id).out()
+    actor = service.require(Action.CAMERA_READ)
+    return state.sessions.get(session_id, actor.organisation_id).out()
 
 
 @router.post("/sessions/{session_id}/stop", response_model=SessionOut)
 def stop_session(session_id: str, service: Service, state: State) -> SessionOut:
     """Ask a session to stop; it finishes the frame in hand, records its counters and ends."""
     try:
-        state.sessions.get(session_id)
+        state.sessions.get(session_id, service.actor.organisation_id if service.actor else "")
     except NotFound:
         service.require(Action.WATCH_RECORDED)  # refuse people without the right before saying what exists
         raise

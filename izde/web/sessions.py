@@ -37,6 +37,7 @@ class WatchSession:
     authorisation_id: str
     started_by: str
     live: bool
+    organisation_id: str  # only its organisation's users see or stop it
     stop_event: threading.Event = field(default_factory=threading.Event)
     started: threading.Event = field(default_factory=threading.Event)
     status: str = "starting"
@@ -125,7 +126,9 @@ class SessionManager:
             )
         worker = self.state.service(service.actor, settings)
         cam = service.camera(camera)
-        session = WatchSession(uuid.uuid4().hex, cam.name, authorisation, service.actor.username, cam.live)
+        session = WatchSession(
+            uuid.uuid4().hex, cam.name, authorisation, service.actor.username, cam.live, service.actor.organisation_id
+        )
 
         def on_start(run_id: str, stats: SourceStats) -> None:
             session.run_id, session.stats, session.status = run_id, stats, "running"
@@ -166,19 +169,23 @@ class SessionManager:
             self._sessions[session.id] = session
         return session
 
-    def all(self) -> list[WatchSession]:
+    def all(self, organisation_id: str | None = None) -> list[WatchSession]:
+        """Newest first; only ``organisation_id``'s when given (None: every session, for shutting down)."""
         with self._lock:
-            return sorted(self._sessions.values(), key=lambda s: s.started_at, reverse=True)
+            found = [s for s in self._sessions.values() if organisation_id in (None, s.organisation_id)]
+        return sorted(found, key=lambda s: s.started_at, reverse=True)
 
-    def get(self, session_id: str) -> WatchSession:
+    def get(self, session_id: str, organisation_id: str) -> WatchSession:
+        """Another organisation's session is "not found", like one that does not exist."""
         with self._lock:
             session = self._sessions.get(session_id)
-        if session is None:
+        if session is None or session.organisation_id != organisation_id:
             raise NotFound(f"no watch session '{session_id}' on this server", "list them at /api/v1/sessions")
         return session
 
     def stop(self, session_id: str, service: RequestIzde) -> WatchSession:
-        session = self.get(session_id)
+        assert service.actor is not None
+        session = self.get(session_id, service.actor.organisation_id)
         service.require(Action.WATCH_LIVE if session.live else Action.WATCH_RECORDED)
         session.stop_event.set()
         if session.thread is not None:
