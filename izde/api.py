@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from izde.service.audit import AuditService
 from izde.service.auditlog import AuditLogService
+from izde.service.keys import KeysService
 from izde.service.reports import ReportService
 from izde.service.users import UserService, UserView
 from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
@@ -23,6 +24,6 @@ from izde.service.watchlist import WatchlistService
 __all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "UserView", "WatchReport"]
 
 
-class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService, UserService):
-    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit, reports
-    and users."""
+class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService, UserService, KeysService):
+    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit, reports,
+    users and the data key."""

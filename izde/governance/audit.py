@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from izde.errors import ConfigError
 from izde.governance.roles import Actor
+from izde.store.crypto import check_private
 from izde.store.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -40,6 +41,7 @@ def create_key(path: Path) -> None:
 def load_key(path: Path) -> bytes:
     """The audit key; placeholder or short keys are refused so a deployment cannot run with a guessable one."""
     try:
+        check_private(path, "audit key file")
         raw = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise ConfigError(

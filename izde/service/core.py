@@ -19,6 +19,7 @@ from izde.governance.login_limit import LOCAL_ADDRESS, LoginKey
 from izde.governance.roles import Action, Actor, PermissionDenied, Role, authorize
 from izde.governance.users import AuthenticationFailed
 from izde.service import login_attempts
+from izde.store import at_rest
 from izde.store.db import Database
 from izde.store.models import User
 from izde.store.scope import organisation_of
@@ -56,7 +57,8 @@ class Core:
         Before anyone logs in it is unscoped, for the login itself; every personal-data path checks the
         permission first, which needs a user."""
         if self._db is None:
-            self._db = Database.open(self.settings)
+            self._open()
+        assert self._db is not None
         actor = self.actor
         if actor is None or actor.is_system:
             return self._db
@@ -66,8 +68,29 @@ class Core:
     def _deployment_db(self) -> Database:
         """Every organisation's rows: for what is deployment-wide by design (retention, the whole audit chain)."""
         if self._db is None:
-            self._db = Database.open(self.settings)
+            self._open()
+        assert self._db is not None
         return self._db
+
+    def _open(self) -> None:
+        db = self._db = Database.open(self.settings)
+        marker = db.files.home / at_rest.MARKER
+        if marker.exists():
+            return
+        # Data written before encryption at rest is sealed once, on the first open by this version, audited.
+        report = at_rest.seal_all(db, rewrap=False)
+        if report.changed:
+            with db.session() as session:
+                self.audit(
+                    session,
+                    "data.sealed_at_rest",
+                    "data_key",
+                    db.files.envelope.provider.current()[0] if db.files.envelope else None,
+                    actor="system",
+                    files=report.files_sealed,
+                    templates=report.templates_sealed,
+                )
+        marker.touch(mode=0o600)
 
     @property
     def stack(self) -> VisionStack:

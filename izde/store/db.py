@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from izde.config import Settings
 from izde.errors import IzdeError
 from izde.store import migrate
+from izde.store.crypto import ENVELOPE_KEY, Envelope, default_key_path, provider_from
 from izde.store.engine import READONLY_OPTION, make_engine
 from izde.store.files import FILE_MODE, FileStore, Stage
 from izde.store.scope import scope
@@ -78,7 +79,12 @@ class Database:
                 if url.get_backend_name() != "sqlite"
                 else "check that the data directory is writable and not on a network file system",
             ) from e
-        return cls(engine, FileStore(home))
+        try:
+            envelope = _envelope(settings, home)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, FileStore(home, envelope))
 
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
@@ -89,6 +95,7 @@ class Database:
         Objects stay readable after the block (no expiry on commit).
         """
         session = Session(self._readonly_engine if readonly else self.engine, expire_on_commit=False)
+        session.info[ENVELOPE_KEY] = self.files.envelope
         if self.organisation_id is not None:
             scope(session, self.organisation_id)
         try:
@@ -141,6 +148,16 @@ def _make_home(home: Path) -> None:
             f"the data directory {home} is not writable",
             "fix its permissions or set IZDE_HOME to another directory",
         )
+
+
+def _envelope(settings: Settings, home: Path) -> Envelope:
+    """The data key's envelope. A missing key ring is created for a data directory that holds nothing sealed
+    yet (a new deployment, or one from before encryption at rest, which the upgrade then seals); where sealed
+    files exist, a missing key is lost, and making a new one would hide that."""
+    key_file = settings.security.data_key_file
+    path = key_file.expanduser() if key_file is not None else default_key_path(home)
+    create = not path.exists() and not FileStore(home).has_sealed_files()
+    return Envelope(provider_from(key_file, home, create=create))
 
 
 def _parse_url(text: str) -> URL:
