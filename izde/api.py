@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from izde.service.audit import AuditService
 from izde.service.auditlog import AuditLogService
+from izde.service.keys import KeysService
 from izde.service.reports import ReportService
 from izde.service.users import UserService, UserView
 from izde.service.views import AlertView, PersonView, PhotoView, WatchReport
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["AlertView", "Izde", "PersonView", "PhotoView", "UserView", "WatchReport"]
 
 
-class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService, UserService):
-    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit, reports
-    and users; retrospective searches of recorded footage through :attr:`searches`."""
+class Izde(WatchService, WatchlistService, AuditService, AuditLogService, ReportService, UserService, KeysService):
+    """Watchlist, authorisations, cameras, watching, alerts and reviews, retention, settings, audit, reports,
+    users and the data key; retrospective searches of recorded footage through :attr:`searches`."""
 
     @property
     def searches(self) -> SearchService:

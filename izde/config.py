@@ -221,6 +221,13 @@ class SecuritySettings(_Strict):
             "user's config dir)."
         ),
     )
+    data_key_file: Path | None = Field(
+        None,
+        description=(
+            "Key ring of the master keys that encrypt photos, evidence and templates at rest (default: beside the "
+            "data directory, HOME.keys/data.keyring; IZDE_DATA_KEY=id:hex overrides it). Keep it off the data disk."
+        ),
+    )
     session_hours: float = Field(12.0, gt=0, le=24 * 14, description="Lifetime of a login session.")
     login_attempts: int = Field(
         5,

@@ -47,10 +47,14 @@ def init(
     ),
     password_file: Path | None = typer.Option(None, help="Read the password from this file instead of a prompt."),
 ) -> None:
-    """Set up a new data directory: the audit key and the first administrator."""
+    """Set up a new data directory: the audit key, the data key and the first administrator."""
     with user_errors(), open_izde(ctx, as_user=False) as izde:
         izde.initialise(admin, read_password(password_file, "Password", confirm=True), organisation, law_enforcement)
         err_console.print(f"initialised {izde.settings.home}; audit key at {izde.settings.audit_key_path}")
+        envelope = izde.db.files.envelope
+        ring = getattr(envelope.provider, "path", "IZDE_DATA_KEY") if envelope else None
+        # The data key is kept apart from the data: a copy of the data directory alone reveals no biometrics.
+        err_console.print(f"data key (encrypts photos, evidence and templates) at {ring}; back it up separately")
 
 
 def login(

@@ -16,6 +16,7 @@ from izde.cli import (
     cameras,
     demo,
     fleet,
+    keys,
     models,
     purge,
     report,
@@ -73,6 +74,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(report.app, name="report")
 app.add_typer(risk.app, name="risk")
 app.command("purge")(purge.purge)
+app.add_typer(keys.app, name="keys")
 threshold_app = threshold.app  # 'show' (operational terms) plus the changes that need a second person
 app.add_typer(threshold_app, name="threshold")
 app.add_typer(eval_cli.app, name="eval")

@@ -76,6 +76,7 @@ class SessionSpec(Message):
     started_by_id: str
     live: bool
     started_at: datetime
+    organisation_id: str | None = None  # only its organisation's users see or stop it
 
 
 class SessionState(Message):

@@ -85,6 +85,7 @@ class FleetRunner:
             started_by_id=actor.user_id,
             live=live,
             started_at=datetime.now(UTC),
+            organisation_id=actor.organisation_id,
         )
         self.server.call(self._dispatch(info, job))
         return self.get(session_id)
@@ -148,12 +149,13 @@ class FleetRunner:
                 beats.append(WorkerBeat.decode(entry.value))
         return sorted(beats, key=lambda b: b.name)
 
-    def all(self) -> list[SessionInfo]:
-        return self.server.call(self._all())
+    def all(self, organisation_id: str | None = None) -> list[SessionInfo]:
+        found = self.server.call(self._all())
+        return [s for s in found if organisation_id in (None, s.organisation_id)]
 
-    def get(self, session_id: str) -> SessionInfo:
+    def get(self, session_id: str, organisation_id: str | None = None) -> SessionInfo:
         found = self.server.call(self._session(session_id))
-        if found is None:
+        if found is None or organisation_id not in (None, found.organisation_id):
             raise NotFound(f"no watch session '{session_id}' in the fleet", "list them at /api/v1/sessions")
         return found
 
@@ -163,7 +165,8 @@ class FleetRunner:
         """The worker sees the request at its next recheck (``broker.recheck_s``) and stops; a session still
         queued is finished here. Waits up to 10 s for the worker to report the end."""
         spec: SessionSpec | None = self.server.call(self.server.get(f"s.{session_id}.spec", SessionSpec))
-        if spec is None:
+        own = service.actor.organisation_id if service.actor else None
+        if spec is None or spec.organisation_id != own:
             raise NotFound(f"no watch session '{session_id}' in the fleet", "list them at /api/v1/sessions")
         actor = service.require(Action.WATCH_LIVE if spec.live else Action.WATCH_RECORDED)
         request = StopRequest(by=actor.username, reason=f"stopped by {actor.username}", at=datetime.now(UTC))
@@ -219,4 +222,5 @@ def describe(spec: SessionSpec, state: SessionState | None, stop: StopRequest | 
         error=state.error if state else None,
         stop_reason=(state.stop_reason if state else None) or (stop.reason if stop and state is None else None),
         worker=state.worker if state else None,
+        organisation_id=spec.organisation_id,
     )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from izde.errors import ConfigError
 from izde.governance.roles import Actor
+from izde.store.crypto import check_private
 from izde.store.models import AuditEntry, AuditHead
 
 HEAD_ROW = 1  # the one row of the audit_head table
@@ -46,6 +47,7 @@ def create_key(path: Path) -> None:
 def load_key(path: Path) -> bytes:
     """The audit key; placeholder or short keys are refused so a deployment cannot run with a guessable one."""
     try:
+        check_private(path, "audit key file")
         raw = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise ConfigError(

@@ -110,6 +110,8 @@ class Actor:
     roles: frozenset[Role]
     organisation: str
     law_enforcement: bool
+    # Every query this actor makes is scoped to it (izde.store.scope); empty sees nothing.
+    organisation_id: str = ""
 
     @property
     def is_system(self) -> bool:

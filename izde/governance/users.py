@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from izde.errors import Conflict, InvalidInput, IzdeError
+from izde.errors import Conflict, InvalidInput, IzdeError, NotFound
 from izde.governance.roles import Actor, Role
 from izde.store.models import Organisation, Token, User
 
@@ -63,7 +63,7 @@ def user_count(session: Session) -> int:
 
 
 def get_or_create_organisation(session: Session, name: str, law_enforcement: bool | None = None) -> Organisation:
-    org = session.scalar(select(Organisation).where(Organisation.name == name))
+    org = find_organisation(session, name)
     if org is None:
         if law_enforcement is None:
             raise InvalidInput(
@@ -75,6 +75,22 @@ def get_or_create_organisation(session: Session, name: str, law_enforcement: boo
     elif law_enforcement is not None and org.law_enforcement != law_enforcement:
         raise InvalidInput(f"organisation {name!r} exists with law_enforcement={org.law_enforcement}")
     return org
+
+
+def find_organisation(session: Session, name: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+def check_admin_of(actor: Actor, existing: Organisation | None) -> None:
+    """Pure rule: an administrator adds users to their own organisation, or starts a new one with its first
+    users (a new agency joining the deployment); never to another existing organisation, whose data the new
+    account would then reach. That one is "not found", as every other organisation's record is."""
+    if existing is None or existing.id == actor.organisation_id:
+        return
+    raise NotFound(
+        f"{actor.username} administers no organisation {existing.name!r}",
+        "an administrator of that organisation adds its users",
+    )
 
 
 def create_user(
@@ -102,7 +118,7 @@ def create_user(
 def actor_of(session: Session, user: User) -> Actor:
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
-    return Actor(user.id, user.username, roles_of(user), org.name, org.law_enforcement)
+    return Actor(user.id, user.username, roles_of(user), org.name, org.law_enforcement, org.id)
 
 
 def set_password(user: User, password: str) -> None:

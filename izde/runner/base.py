@@ -35,6 +35,7 @@ class SessionInfo:
     error: str | None
     stop_reason: str | None
     worker: str | None = None  # the fleet worker running it; None for a thread of this server
+    organisation_id: str | None = None  # only its organisation's users see or stop it
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +58,13 @@ class SessionRunner(Protocol):
         """Start a session as ``service``'s user once its run is recorded; refusals are raised to the caller."""
         ...
 
-    def all(self) -> list[SessionInfo]:
-        """Newest first."""
+    def all(self, organisation_id: str | None = None) -> list[SessionInfo]:
+        """Newest first; only ``organisation_id``'s sessions when given (None: all, for the process itself)."""
         ...
 
-    def get(self, session_id: str) -> SessionInfo: ...
+    def get(self, session_id: str, organisation_id: str | None = None) -> SessionInfo:
+        """Another organisation's session is not found, like one that does not exist."""
+        ...
 
     def stop(self, session_id: str, service: Izde) -> SessionInfo:
         """Ask a session to stop, as ``service``'s user (who needs the right to watch)."""

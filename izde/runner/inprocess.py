@@ -56,6 +56,7 @@ class WatchSession:
     authorisation_id: str
     started_by: str
     live: bool
+    organisation_id: str  # only its organisation's users see or stop it
     stop_event: threading.Event = field(default_factory=threading.Event)
     started: threading.Event = field(default_factory=threading.Event)
     status: str = "starting"
@@ -100,6 +101,7 @@ class WatchSession:
             alerts=self.alerts,
             error=self.error,
             stop_reason=self.stop_reason,
+            organisation_id=self.organisation_id,
         )
 
 
@@ -138,7 +140,9 @@ class InProcessRunner:
         assert service.actor is not None
         worker = self.services(service.actor, with_fps(service.settings, fps))
         cam = service.camera(camera)
-        session = WatchSession(uuid.uuid4().hex, cam.name, authorisation, service.actor.username, cam.live)
+        session = WatchSession(
+            uuid.uuid4().hex, cam.name, authorisation, service.actor.username, cam.live, service.actor.organisation_id
+        )
 
         def on_start(run_id: str, stats: SourceStats) -> None:
             session.run_id, session.stats, session.status = run_id, stats, "running"
@@ -179,23 +183,26 @@ class InProcessRunner:
             self._sessions[session.id] = session
         return session
 
-    def all(self) -> list[SessionInfo]:
+    def all(self, organisation_id: str | None = None) -> list[SessionInfo]:
+        """Newest first; only ``organisation_id``'s when given (None: every session)."""
         with self._lock:
-            sessions = sorted(self._sessions.values(), key=lambda s: s.started_at, reverse=True)
-        return [s.info() for s in sessions]
+            found = [s for s in self._sessions.values() if organisation_id in (None, s.organisation_id)]
+        return [s.info() for s in sorted(found, key=lambda s: s.started_at, reverse=True)]
 
-    def _get(self, session_id: str) -> WatchSession:
+    def _get(self, session_id: str, organisation_id: str | None) -> WatchSession:
+        """Another organisation's session is "not found", like one that does not exist."""
         with self._lock:
             session = self._sessions.get(session_id)
-        if session is None:
+        if session is None or organisation_id not in (None, session.organisation_id):
             raise NotFound(f"no watch session '{session_id}' on this server", "list them at /api/v1/sessions")
         return session
 
-    def get(self, session_id: str) -> SessionInfo:
-        return self._get(session_id).info()
+    def get(self, session_id: str, organisation_id: str | None = None) -> SessionInfo:
+        return self._get(session_id, organisation_id).info()
 
     def stop(self, session_id: str, service: Izde) -> SessionInfo:
-        session = self._get(session_id)
+        assert service.actor is not None
+        session = self._get(session_id, service.actor.organisation_id)
         service.require(Action.WATCH_LIVE if session.live else Action.WATCH_RECORDED)
         session.stop_event.set()
         if session.thread is not None:

@@ -100,6 +100,15 @@ class RunRecorder:
         self.public_url = public_url
         self.now = now
 
+    def _run_db(self, run_id: str) -> Database:
+        """The database as the run's organisation sees it: a recorder of the whole deployment (the fleet's)
+        writes each run's rows in its organisation's scope, so they belong to it like those written in-process."""
+        if self.db.organisation_id is not None:
+            return self.db
+        with self.db.session(readonly=True) as session:
+            org = session.scalar(select(WatchRun.organisation_id).where(WatchRun.id == run_id))
+        return self.db.scoped(org) if org else self.db
+
     def start(self, s: RunStart) -> str:
         """The run row and its ``watch.start`` audit entry; returns the run's id."""
         with self.db.session() as session:
@@ -136,14 +145,14 @@ class RunRecorder:
             return self._alert(a)
         except IntegrityError:
             # Another recorder stored the same alert between our check and our insert: theirs is the one.
-            with self.db.session(readonly=True) as session:
+            with self._run_db(a.run_id).session(readonly=True) as session:
                 existing = _existing(session, a)
             if existing is None:
                 raise
             return Recorded(existing, False)
 
     def _alert(self, a: AlertRecord) -> Recorded | None:
-        with self.db.transaction() as (session, stage):
+        with self._run_db(a.run_id).transaction() as (session, stage):
             existing = _existing(session, a, self.same_person_within_s)
             if existing is not None:
                 return Recorded(existing, False)
@@ -185,7 +194,7 @@ class RunRecorder:
 
     def counters(self, run_id: str, c: runs.RunCounters) -> None:
         """Store a running run's totals; the hourly face counts grow by what is new since the last call."""
-        with self.db.session() as session:
+        with self._run_db(run_id).session() as session:
             self._counters(session, run_id, c)
 
     def _counters(self, session: Session, run_id: str, c: runs.RunCounters) -> WatchRun | None:
@@ -199,7 +208,7 @@ class RunRecorder:
 
     def finish(self, run_id: str, end: RunEnd) -> bool:
         """Final counters, status and the ``watch.stop`` entry; False when the run had already finished."""
-        with self.db.session() as session:
+        with self._run_db(run_id).session() as session:
             run = self._counters(session, run_id, end.counters)
             if run is None or run.status != runs.RunStatus.RUNNING:
                 return False
@@ -221,7 +230,7 @@ class RunRecorder:
 
     def discard_rejected(self, run_id: str) -> int:
         """Alerts raised after a rejection but before the session noticed it go the same way as the rest."""
-        with self.db.transaction() as (session, stage):
+        with self._run_db(run_id).transaction() as (session, stage):
             run = session.get(WatchRun, run_id)
             scope = session.get(Authorisation, run.authorisation_id) if run and run.authorisation_id else None
             if scope is None or scope.status != "rejected":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,15 +82,16 @@ class AlertService(Core):
             self.audit(session, "evidence.view" if evidence else "alert.view", "alert", a.id)
         return view
 
-    def evidence(self, ref: str) -> tuple[str, Path]:
-        """The alert's id and evidence file, for showing it; each view is audited."""
+    def evidence(self, ref: str) -> tuple[str, bytes]:
+        """The alert's id and evidence image (decrypted), for showing it; each view is audited."""
         self.require(Action.EVIDENCE_VIEW)
         with self.db.session() as session:
             a = alert_store.get_alert(session, ref)
             if not a.evidence_file:
                 raise NotFound(f"alert {a.id} has no evidence file")
+            data = self.db.files.read_bytes(a.evidence_file)
             self.audit(session, "evidence.view", "alert", a.id, served=True)
-            return a.id, self.db.files.path(a.evidence_file)
+            return a.id, data
 
     def alert_feed(self, after: int | None, limit: int = 50) -> list[AlertView]:
         """Alerts recorded after the feed position ``after`` (oldest first), for the live feed. Only a poll that
@@ -116,9 +117,12 @@ class AlertService(Core):
             a = alert_store.get_alert(session, ref)
             if not a.evidence_file:
                 raise InvalidInput(f"alert {a.id} has no evidence file")
-            src = self.db.files.path(a.evidence_file)
+            data = self.db.files.read_bytes(a.evidence_file)
             target = out / f"{a.id}.jpg" if out.is_dir() else out
-            shutil.copyfile(src, target)
+            # The export is the decrypted image, for the case file: private to its owner, like the log export.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             self.audit(session, "evidence.export", "alert", a.id, to=str(target))
         return target
 

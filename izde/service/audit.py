@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
@@ -20,6 +20,7 @@ from izde.governance import audit_head
 from izde.governance.audit import Entry, read_db_head
 from izde.governance.audit_verify import Problem, VerifyResult, Witness, check_head, check_witness, verify
 from izde.governance.roles import Action
+from izde.service.auditlog import visible_to
 from izde.service.core import Core
 from izde.store.models import AuditEntry
 
@@ -40,7 +41,7 @@ class ExportManifest:
     first_hash: str | None
     last_seq: int | None
     last_hash: str | None
-    links_ok: bool  # each exported entry names the previous exported entry's hash (checkable without the key)
+    links_ok: bool  # each exported entry names the previous one's hash where they are adjacent in the chain
     chain: VerifyResult  # the whole chain, verified with the key at export time
     # The chain's head (newest entry) at export time: kept by the oversight body, out of reach of a host-level
     # rollback of the database and the head file, it shows when the chain later ends before it.
@@ -48,8 +49,16 @@ class ExportManifest:
     head_hash: str | None = None
 
 
-def entries(session: Session, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
+def entries(
+    session: Session,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> list[Entry]:
+    """The chain in order; ``where`` selects some entries (an organisation's), e.g. for reading them."""
     q = select(AuditEntry).order_by(AuditEntry.seq)
+    if where is not None:
+        q = q.where(where)
     if since is not None:
         q = q.where(AuditEntry.at >= since)
     if until is not None:
@@ -146,9 +155,12 @@ class AuditService(Core):
                 db_head = read_db_head(session, self.audit_key)
             except ValueError:
                 db_head = None  # reported by the verification below (chain_ok) and by 'verify --head'
-        selected = [e for e in chain if (since is None or e.at >= since) and (until is None or e.at < until)]
+            # The whole chain is verified; only the auditor's organisation's entries are written out.
+            own = {e.seq for e in entries(session, since, until, visible_to(session, actor.organisation_id))}
+        selected = [e for e in chain if e.seq in own]
         result = verify(chain, self.audit_key)
-        links_ok = all(b.prev_hash == a.hash for a, b in itertools.pairwise(selected))
+        # Entries of other organisations between two exported ones are left out; the keyed chain check covers them.
+        links_ok = all(b.prev_hash == a.hash for a, b in itertools.pairwise(selected) if b.seq == a.seq + 1)
         lines = [json.dumps(entry_dict(e), ensure_ascii=False, sort_keys=True) + "\n" for e in selected]
         digest = _write_private(out, lines)
         first, last = (selected[0], selected[-1]) if selected else (None, None)

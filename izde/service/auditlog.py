@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
 
 from izde.governance.roles import Action
 from izde.service.core import Core
-from izde.store.models import Alert, AuditEntry, FaceCount, WatchRun
+from izde.store.models import Alert, AuditEntry, FaceCount, Organisation, WatchRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +38,25 @@ class SummaryReport:
     cameras: int
 
 
+def visible_to(session: Session, organisation_id: str) -> ColumnElement[bool]:
+    """The audit entries an organisation's auditors read: their organisation's own. Deployment-level entries
+    (initialisation, failed logins of names nobody has) go to the first organisation, the deployment's
+    operator, which ``izde init`` created. Verifying still reads the whole chain (it is one chain)."""
+    first = session.scalar(select(Organisation.id).order_by(Organisation.created_at, Organisation.id).limit(1))
+    own = AuditEntry.organisation_id == organisation_id
+    return or_(own, AuditEntry.organisation_id.is_(None)) if organisation_id == first else own
+
+
 class AuditLogService(Core):
     def audit_log(
         self, *, before: int | None = None, action: str | None = None, actor: str | None = None, limit: int = 100
     ) -> list[AuditView]:
         """Entries newest first; ``before`` pages back from a sequence number. Reading the log is itself logged."""
-        self.require(Action.AUDIT_READ)
+        reader = self.require(Action.AUDIT_READ)
         limit = max(1, min(limit, 1000))
         with self.db.session() as session:
-            q = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+            q = select(AuditEntry).where(visible_to(session, reader.organisation_id))
+            q = q.order_by(AuditEntry.seq.desc()).limit(limit)
             if before is not None:
                 q = q.where(AuditEntry.seq < before)
             if action:

@@ -19,8 +19,10 @@ from izde.governance.login_limit import LOCAL_ADDRESS, LoginKey
 from izde.governance.roles import Action, Actor, PermissionDenied, Role, authorize
 from izde.governance.users import AuthenticationFailed
 from izde.service import login_attempts
+from izde.store import at_rest
 from izde.store.db import Database
 from izde.store.models import AuditEntry, User
+from izde.store.scope import organisation_of
 from izde.vision.stack import VisionStack, build_stack
 
 TOKEN_RECHECK_S = 5.0  # how long a token-holding service trusts the roles it read; one indexed lookup per check
@@ -51,9 +53,44 @@ class Core:
 
     @property
     def db(self) -> Database:
+        """The database as the acting user may see it: only their organisation's rows (izde.store.scope).
+        Before anyone logs in it is unscoped, for the login itself; every personal-data path checks the
+        permission first, which needs a user."""
         if self._db is None:
-            self._db = Database.open(self.settings)
+            self._open()
+        assert self._db is not None
+        actor = self.actor
+        if actor is None or actor.is_system:
+            return self._db
+        return self._db.scoped(actor.organisation_id or "-")  # an actor without an organisation sees nothing
+
+    @property
+    def _deployment_db(self) -> Database:
+        """Every organisation's rows: for what is deployment-wide by design (retention, the whole audit chain)."""
+        if self._db is None:
+            self._open()
+        assert self._db is not None
         return self._db
+
+    def _open(self) -> None:
+        db = self._db = Database.open(self.settings)
+        marker = db.files.home / at_rest.MARKER
+        if marker.exists():
+            return
+        # Data written before encryption at rest is sealed once, on the first open by this version, audited.
+        report = at_rest.seal_all(db, rewrap=False)
+        if report.changed:
+            with db.session() as session:
+                self.audit(
+                    session,
+                    "data.sealed_at_rest",
+                    "data_key",
+                    db.files.envelope.provider.current()[0] if db.files.envelope else None,
+                    actor="system",
+                    files=report.files_sealed,
+                    templates=report.templates_sealed,
+                )
+        marker.touch(mode=0o600)
 
     @property
     def stack(self) -> VisionStack:
@@ -109,6 +146,9 @@ class Core:
         who = actor or self.actor or "anonymous"
         floor = audit_head.read_quietly(self.settings, self.audit_key)  # never restart below the head file
         row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, floor=floor, **details)
+        # Whose entry it is: the session's organisation (system entries of a session), else the actor's.
+        acting = who if isinstance(who, Actor) else self.actor
+        row.organisation_id = organisation_of(session) or (acting.organisation_id if acting else None) or None
         # The head anchor moves only after the commit, so a rolled-back entry never becomes the head.
         audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
         return row

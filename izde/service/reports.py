@@ -19,6 +19,7 @@ from izde.governance.audit_verify import verify
 from izde.governance.risk import Classification, Deployment, classify
 from izde.governance.roles import Action, Actor, PermissionDenied
 from izde.service.audit import entries
+from izde.service.auditlog import visible_to
 from izde.service.authorisations import find_authorisation, latest_fria, scope_of
 from izde.service.settings import SettingsService
 from izde.store import runs as run_store
@@ -202,9 +203,9 @@ class ReportService(SettingsService):
                 )
             ]
             chain = entries(session)
-            report = transparency.aggregate(
-                first, last, now, list(states), runs, counts, _alert_outcomes(chain, since, until)
-            )
+            own = entries(session, where=visible_to(session, actor.organisation_id))
+            outcomes = _alert_outcomes(own, since, until)
+            report = transparency.aggregate(first, last, now, list(states), runs, counts, outcomes)
             report.audit_chain_ok = verify(chain, self.audit_key).ok
             self.audit(
                 session,

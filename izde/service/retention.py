@@ -12,8 +12,9 @@ from izde.governance.roles import Action
 from izde.service.core import Core
 from izde.store import persons as person_store
 from izde.store import runs
+from izde.store.db import Database
 from izde.store.files import sweep_uploads
-from izde.store.models import Alert, AuditEntry, Person, WatchRun
+from izde.store.models import Alert, AuditEntry, Organisation, Person, WatchRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,13 @@ class RetentionService(Core):
         """What a killed process leaves behind, cleaned at every start, purge and watch: runs still marked
         running whose process is gone become failed (with their watch.stop entry), and staged uploads older than
         any request are removed. Returns (runs, upload folders)."""
-        with self.db.session() as session:
+        # Every organisation's: a killed process may have run anyone's sessions. Each entry is its run's
+        # organisation's.
+        with self._deployment_db.session() as session:
             stale = runs.stale_runs(session)
             for run in stale:
                 runs.finish_run(session, run.id, runs.RunStatus.FAILED, error=STALE_RUN_ERROR)
-                self.audit(
+                entry = self.audit(
                     session,
                     "watch.stop",
                     "run",
@@ -54,15 +57,27 @@ class RetentionService(Core):
                     error=STALE_RUN_ERROR,
                     runner=run.runner,
                 )
+                entry.organisation_id = run.organisation_id
         return len(stale), sweep_uploads(self.settings.home)
 
     def _apply_retention(self, *, as_system: bool, now: datetime | None = None) -> PurgeReport:
         # ``watch`` applies retention as the system before each session; that path is not public, so no caller
         # can skip the permission check by claiming to be the system.
         self.sweep_leftovers()
-        r = self.settings.retention
+        # The periods are deployment-wide, so every organisation's data is purged by them, each in its own
+        # scoped transaction with its own audit entry; the caller hears only of their own organisation's.
         now = now or datetime.now(UTC)
-        with self.db.transaction() as (session, stage):
+        own = self.actor.organisation_id if self.actor is not None else None
+        with self._deployment_db.session(readonly=True) as session:
+            others = [o for o in session.scalars(select(Organisation.id).order_by(Organisation.id)) if o != own]
+        report = self._purge(self.db, as_system=as_system, now=now, audit_chain=True)
+        for org in others:
+            self._purge(self._deployment_db.scoped(org), as_system=True, now=now, audit_chain=False)
+        return report
+
+    def _purge(self, db: Database, *, as_system: bool, now: datetime, audit_chain: bool) -> PurgeReport:
+        r = self.settings.retention
+        with db.transaction() as (session, stage):
             counts: dict[str, int] = {}
             for name, states, days in (
                 ("rejected_alerts", [AlertState.REJECTED], r.rejected_alerts_days),
@@ -89,8 +104,11 @@ class RetentionService(Core):
             )
             counts["runs"] = session.execute(delete(WatchRun).where(*old_runs)).rowcount or 0  # type: ignore[attr-defined]
             cutoff = now - timedelta(days=r.audit_log_days)
+            # The chain is one across organisations: its old prefix goes once, not per organisation.
             counts["audit_entries"] = (
                 session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff)).rowcount or 0  # type: ignore[attr-defined]
+                if audit_chain
+                else 0
             )
             report = PurgeReport(**counts)
             if any(counts.values()) or not as_system:

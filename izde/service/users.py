@@ -55,6 +55,7 @@ class UserService(Core):
         actor = self.require(Action.USER_ADMIN)
         check_roles(roles)
         with self.db.session() as session:
+            users.check_admin_of(actor, users.find_organisation(session, organisation))
             org = users.get_or_create_organisation(session, organisation, law_enforcement)
             user = users.create_user(session, username, password, roles, org)
             self.audit(
@@ -72,9 +73,9 @@ class UserService(Core):
 
     def users(self) -> list[UserView]:
         """Every user with their roles, organisation, whether they may log in, and when they last did."""
-        self.require(Action.USER_ADMIN)
+        actor = self.require(Action.USER_ADMIN)
         with self.db.session() as session:
-            rows = [_view(r) for r in accounts.accounts(session)]
+            rows = [_view(r) for r in accounts.accounts(session, actor.organisation_id)]
             self.audit(session, "user.list", "user", None, count=len(rows))
         return rows
 
@@ -126,8 +127,9 @@ class UserService(Core):
         actor = self.require(Action.USER_ADMIN)
         with self.db.session() as session:
             # Locked first, so the count of administrators cannot change before this transaction ends.
-            admins = sum(1 for u in accounts.lock_active_users(session) if _account(u).is_active_admin)
-            user = accounts.find_user(session, username)
+            locked = accounts.lock_active_users(session, actor.organisation_id)
+            admins = sum(1 for u in locked if _account(u).is_active_admin)
+            user = accounts.find_user(session, username, actor.organisation_id)
             before = _account(user)
             details = change(user, session)
             check_change(actor.user_id, before, _account(user), admins)
@@ -145,4 +147,6 @@ class UserService(Core):
 
     def _view_of(self, user_id: str) -> UserView:
         with self.db.session(readonly=True) as session:
-            return _view(accounts.accounts(session, user_id)[0])
+            user = session.get(User, user_id)
+            assert user is not None
+            return _view(accounts.accounts(session, user.organisation_id, user_id)[0])

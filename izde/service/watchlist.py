@@ -94,15 +94,16 @@ class WatchlistService(Core):
             person_id = p.id
         return self._person_view(person_id)
 
-    def photo(self, person_ref: str, photo_id: str) -> PhotoView:
-        """One reference photo, for showing it; each view is audited."""
+    def photo(self, person_ref: str, photo_id: str) -> tuple[PhotoView, bytes]:
+        """One reference photo and its image (decrypted), for showing it; each view is audited."""
         self.require(Action.PHOTO_VIEW)
         view = self._person_view(person_ref)
         for ph in view.photos:
             if ph.id == photo_id:
+                data = self.db.files.read_at(ph.path)
                 with self.db.session() as session:
                     self.audit(session, "photo.view", "photo", ph.id, person=view.id)
-                return ph
+                return ph, data
         raise NotFound(f"person {view.id} has no photo {photo_id}")
 
     def add_photos(self, ref: str, photos: Sequence[PhotoSpec]) -> PersonView:

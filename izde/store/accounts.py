@@ -20,21 +20,25 @@ class AccountRow:
     last_login: datetime | None
 
 
-def find_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+def find_user(session: Session, username: str, organisation_id: str) -> User:
+    """A user of ``organisation_id``; another organisation's user is "not found", like a name nobody has."""
+    user = session.scalar(
+        select(User).where(User.username == username.strip().lower(), User.organisation_id == organisation_id)
+    )
     if user is None:
         raise not_found("user", username, "list them with 'izde users list'")
     return user
 
 
-def accounts(session: Session, user_id: str | None = None) -> list[AccountRow]:
-    """Every user (or the one with ``user_id``) by name. The last login is when their newest token was issued:
-    only a login issues one, and tokens are kept (revoked or expired) for as long as the user exists."""
+def accounts(session: Session, organisation_id: str, user_id: str | None = None) -> list[AccountRow]:
+    """Every user of the organisation (or the one with ``user_id``) by name. The last login is when their newest
+    token was issued: only a login issues one, and tokens are kept (revoked or expired) as long as the user is."""
     last = select(Token.user_id, func.max(Token.created_at).label("at")).group_by(Token.user_id).subquery("last_login")
     q = (
         select(User, Organisation.name, last.c.at)
         .join(Organisation, Organisation.id == User.organisation_id)
         .outerjoin(last, last.c.user_id == User.id)
+        .where(User.organisation_id == organisation_id)
         .order_by(User.username)
     )
     if user_id is not None:
@@ -42,9 +46,11 @@ def accounts(session: Session, user_id: str | None = None) -> list[AccountRow]:
     return [AccountRow(user, org, at) for user, org, at in session.execute(q)]
 
 
-def lock_active_users(session: Session) -> list[User]:
-    """The active users, locked until the transaction ends (PostgreSQL; SQLite writers hold the database lock).
+def lock_active_users(session: Session, organisation_id: str) -> list[User]:
+    """The organisation's active users, locked until the transaction ends (PostgreSQL; SQLite writers hold the
+    database lock).
 
     Two administrators demoting each other at the same moment would otherwise each see the other still active
     and both succeed, leaving nobody to administer the deployment."""
-    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.id).with_for_update()))
+    q = select(User).where(User.active.is_(True), User.organisation_id == organisation_id)
+    return list(session.scalars(q.order_by(User.id).with_for_update()))

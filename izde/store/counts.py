@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
 from izde.store.models import FaceCount
+from izde.store.scope import require_organisation
 
 
 def hour_of(t: datetime) -> datetime:
@@ -24,13 +25,14 @@ def add_face_counts(session: Session, camera: str, at: datetime, *, faces: int, 
     if faces < 0 or tracks < 0:
         raise InvalidInput("face and track counts cannot be negative")
     hour = hour_of(at)
+    org = require_organisation(session)
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         # One atomic statement: two processes counting for the same camera and hour cannot collide.
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = insert(FaceCount).values(camera=camera, hour=hour, faces=faces, tracks=tracks)
+        stmt = insert(FaceCount).values(organisation_id=org, camera=camera, hour=hour, faces=faces, tracks=tracks)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[FaceCount.camera, FaceCount.hour],
+            index_elements=[FaceCount.organisation_id, FaceCount.camera, FaceCount.hour],
             set_={
                 "faces": FaceCount.faces + stmt.excluded.faces,
                 "tracks": FaceCount.tracks + stmt.excluded.tracks,
@@ -43,6 +45,7 @@ def add_face_counts(session: Session, camera: str, at: datetime, *, faces: int, 
 
 def add_face_counts_generic(session: Session, camera: str, hour: datetime, *, faces: int, tracks: int) -> None:
     """Update-then-insert, for databases without ON CONFLICT; safe within one transaction."""
+    require_organisation(session)  # the update is scoped to it; the new row is stamped with it
     result = session.execute(
         update(FaceCount)
         .where(FaceCount.camera == camera, FaceCount.hour == hour)

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from izde.config import Settings
 from izde.errors import IzdeError
 from izde.store import migrate
+from izde.store.crypto import ENVELOPE_KEY, Envelope, default_key_path, provider_from
 from izde.store.engine import READONLY_OPTION, make_engine
 from izde.store.files import FILE_MODE, FileStore, Stage
+from izde.store.scope import scope
 
 _URL_HINT = "use e.g. sqlite:////path/to/izde.db or postgresql+psycopg://user@host:5432/izde"
 
@@ -26,10 +28,17 @@ _URL_HINT = "use e.g. sqlite:////path/to/izde.db or postgresql+psycopg://user@ho
 class Database:
     """An open izde database and the file store of its data directory."""
 
-    def __init__(self, engine: Engine, files: FileStore) -> None:
+    def __init__(self, engine: Engine, files: FileStore, organisation_id: str | None = None) -> None:
         self.engine = engine
         self.files = files
+        self.organisation_id = organisation_id
         self._readonly_engine = engine.execution_options(**{READONLY_OPTION: True})
+
+    def scoped(self, organisation_id: str) -> Database:
+        """The same database and files, with sessions that see and write only this organisation's rows."""
+        if not organisation_id:
+            raise ValueError("a scoped database needs an organisation id")
+        return Database(self.engine, self.files, organisation_id)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Database:
@@ -70,16 +79,25 @@ class Database:
                 if url.get_backend_name() != "sqlite"
                 else "check that the data directory is writable and not on a network file system",
             ) from e
-        return cls(engine, FileStore(home))
+        try:
+            envelope = _envelope(settings, home)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, FileStore(home, envelope))
 
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
         """A session that commits when the block ends normally and rolls back on an exception.
 
-        ``readonly`` sessions always roll back, and on SQLite do not take the write lock.
+        ``readonly`` sessions always roll back, and on SQLite do not take the write lock. Sessions of a
+        :meth:`scoped` database see and write only that organisation's rows.
         Objects stay readable after the block (no expiry on commit).
         """
         session = Session(self._readonly_engine if readonly else self.engine, expire_on_commit=False)
+        session.info[ENVELOPE_KEY] = self.files.envelope
+        if self.organisation_id is not None:
+            scope(session, self.organisation_id)
         try:
             yield session
             if readonly:
@@ -130,6 +148,16 @@ def _make_home(home: Path) -> None:
             f"the data directory {home} is not writable",
             "fix its permissions or set IZDE_HOME to another directory",
         )
+
+
+def _envelope(settings: Settings, home: Path) -> Envelope:
+    """The data key's envelope. A missing key ring is created for a data directory that holds nothing sealed
+    yet (a new deployment, or one from before encryption at rest, which the upgrade then seals); where sealed
+    files exist, a missing key is lost, and making a new one would hide that."""
+    key_file = settings.security.data_key_file
+    path = key_file.expanduser() if key_file is not None else default_key_path(home)
+    create = not path.exists() and not FileStore(home).has_sealed_files()
+    return Envelope(provider_from(key_file, home, create=create))
 
 
 def _parse_url(text: str) -> URL:

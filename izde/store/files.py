@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from izde.errors import InvalidInput
+from izde.errors import ConfigError, InvalidInput
+from izde.store.crypto import MAGIC, Envelope, is_sealed
 
 PHOTOS_DIR = "photos"
 EVIDENCE_DIR = "evidence"
@@ -52,8 +53,10 @@ def evidence_path(run_id: str, alert_id: str) -> str:
 class FileStore:
     """Files under ``home``; every path given to it is relative to ``home`` and checked."""
 
-    def __init__(self, home: Path | str) -> None:
+    def __init__(self, home: Path | str, envelope: Envelope | None = None) -> None:
         self.home = Path(home)
+        # Seals what is written and opens what is read; None only for folders izde writes no data to.
+        self.envelope = envelope
 
     def path(self, rel_path: str) -> Path:
         """The absolute path of ``rel_path``; :class:`UnsafePath` unless it stays inside ``home``."""
@@ -72,7 +75,52 @@ class FileStore:
         return full
 
     def read_bytes(self, rel_path: str) -> bytes:
-        return self.path(rel_path).read_bytes()
+        """The file's content, opened if sealed (files from before encryption at rest are read as they are until
+        the upgrade seals them)."""
+        return self.open_bytes(rel_path, self.path(rel_path).read_bytes())
+
+    def read_at(self, full: Path) -> bytes:
+        """Like :meth:`read_bytes`, for an absolute path this store gave out (in a view)."""
+        return self.read_bytes(full.relative_to(self.home.resolve()).as_posix())
+
+    def open_bytes(self, rel_path: str, raw: bytes) -> bytes:
+        if not is_sealed(raw):
+            return raw
+        if self.envelope is None:
+            raise ConfigError(f"{rel_path} is encrypted and no data key is configured")
+        return self.envelope.open(raw, rel_path)
+
+    def seal(self, rel_path: str, data: bytes) -> bytes:
+        if self.envelope is None:
+            raise ConfigError("no data key is configured to encrypt files at rest", "open the store with a data key")
+        return self.envelope.seal(data, rel_path)
+
+    def has_sealed_files(self) -> bool:
+        """Whether any photo or evidence file is sealed (then a missing key is lost, not new)."""
+        for top in (PHOTOS_DIR, EVIDENCE_DIR):
+            root = self.home / top
+            for f in root.rglob("*") if root.is_dir() else ():
+                if f.is_file() and not f.name.startswith("."):
+                    with f.open("rb") as fh:
+                        if is_sealed(fh.read(len(MAGIC))):
+                            return True
+        return False
+
+    def rewrite(self, rel_path: str, data: bytes) -> None:
+        """Replace a stored file's bytes atomically (for sealing old files and re-wrapping on key rotation)."""
+        final = self.path(rel_path)
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(final.parent)
 
     def exists(self, rel_path: str) -> bool:
         return self.path(rel_path).is_file()
@@ -178,6 +226,7 @@ class Stage:
         if rel_path in self._writes or final.exists():
             # Paths are made from fresh ids, so a clash is a bug; never overwrite stored evidence.
             raise FileExistsError(f"{rel_path} already exists in the data directory")
+        data = self._store.seal(rel_path, data)  # before anything touches the disk
         self._new_dirs.extend(self._store.make_dirs(final.parent))
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)

@@ -48,7 +48,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Person(Base):
+class Owned:
+    """A row that belongs to one organisation. Sessions opened for an organisation see and write only its rows
+    (:mod:`izde.store.scope`), so no query can forget the filter."""
+
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
+
+
+class Person(Owned, Base):
     __tablename__ = "persons"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -71,7 +78,7 @@ class Person(Base):
     )
 
 
-class ReferencePhoto(Base):
+class ReferencePhoto(Owned, Base):
     __tablename__ = "reference_photos"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -95,7 +102,7 @@ class ReferencePhoto(Base):
     __table_args__ = (UniqueConstraint("person_id", "sha256", name="uq_reference_photos_person_sha256"),)
 
 
-class Template(Base):
+class Template(Owned, Base):
     """A 128-d descriptor of one reference photo, for one embedding model."""
 
     __tablename__ = "templates"
@@ -109,7 +116,7 @@ class Template(Base):
     photo: Mapped[ReferencePhoto] = relationship(back_populates="templates")
 
 
-class WatchRun(Base):
+class WatchRun(Owned, Base):
     """One run of ``izde watch`` over one source on one camera, with aggregate counters only."""
 
     __tablename__ = "watch_runs"
@@ -141,7 +148,7 @@ class WatchRun(Base):
     runner: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
-class Alert(Base):
+class Alert(Owned, Base):
     __tablename__ = "alerts"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -166,11 +173,13 @@ class Alert(Base):
     __table_args__ = (UniqueConstraint("run_id", "track_id", "person_id", name="uq_alerts_run_track_person"),)
 
 
-class FaceCount(Base):
+class FaceCount(Owned, Base):
     """Faces and tracks seen per camera per hour: the only trace left by people who match nobody."""
 
     __tablename__ = "face_counts"
 
+    # Part of the key: two organisations may each have a camera of the same name.
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), primary_key=True)
     camera: Mapped[str] = mapped_column(String(100), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     faces: Mapped[int] = mapped_column(Integer, default=0)
@@ -230,7 +239,7 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_username_address", "username", "address"),)
 
 
-class Authorisation(Base):
+class Authorisation(Owned, Base):
     """A competent authority's authorisation: the legal scope of watching (who, where, when, live/recorded)."""
 
     __tablename__ = "authorisations"
@@ -267,7 +276,7 @@ class AuthorisationCamera(Base):
     camera: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
-class AlertReview(Base):
+class AlertReview(Owned, Base):
     """One person's decision on an alert: confirm, reject, or the outcome after engagement."""
 
     __tablename__ = "alert_reviews"
@@ -297,6 +306,11 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Whose entry it is, for reading; None for deployment-level entries (initialisation, failed logins of
+    # unknown names). Not Owned: the chain is appended and verified as one, across organisations.
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
 
 
 class AuditHead(Base):
@@ -314,7 +328,7 @@ class AuditHead(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class SettingChange(Base):
+class SettingChange(Owned, Base):
     """A proposed change of an operational setting (the match threshold); it applies once approved."""
 
     __tablename__ = "setting_changes"
@@ -330,7 +344,7 @@ class SettingChange(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class FriaRecord(Base):
+class FriaRecord(Owned, Base):
     """A recorded fundamental-rights impact assessment for a deployment (an authorisation)."""
 
     __tablename__ = "fria_records"
@@ -343,7 +357,7 @@ class FriaRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class Camera(Base):
+class Camera(Owned, Base):
     """A registered camera: a name authorisations and sessions refer to, and the source it is read from.
 
     Registered by an administrator so that a session can only read sources someone chose to connect, never an
@@ -352,7 +366,7 @@ class Camera(Base):
     __tablename__ = "cameras"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))  # unique within its organisation
     source: Mapped[str] = mapped_column(Text)  # file, folder, stream URL or webcam index; never shown to clients
     description: Mapped[str] = mapped_column(String(500), default="")
     created_by: Mapped[str] = mapped_column(String(32))
@@ -360,6 +374,8 @@ class Camera(Base):
     # Where the camera is (WGS 84), for the map of a search's sightings; optional.
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (UniqueConstraint("organisation_id", "name", name="uq_cameras_organisation_id_name"),)
 
 
 class WebhookDelivery(Base):
@@ -382,7 +398,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class ArchiveSearch(Base):
+class ArchiveSearch(Owned, Base):
     """A retrospective search of a case's recorded footage under one authorisation: what was searched, by whom,
     and how far it got. Its chunks' runs hold the counters and its alerts; nothing about anyone else is kept."""
 
@@ -406,7 +422,7 @@ class ArchiveSearch(Base):
     refused: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {path, reason}: files not searched
 
 
-class ArchiveChunk(Base):
+class ArchiveChunk(Owned, Base):
     """One segment of one recording: the unit of work a search worker claims, runs and marks done."""
 
     __tablename__ = "archive_chunks"

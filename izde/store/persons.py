@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from izde.errors import Conflict, InvalidInput
+from izde.store.crypto import envelope_of, template_context
 from izde.store.files import Stage, photo_path
 from izde.store.lookup import ambiguous, by_id_or_prefix, not_found
 from izde.store.models import Alert, Person, ReferencePhoto, Template, new_id
@@ -127,10 +128,10 @@ def _attach_photos(
             face_bottom=bottom,
             quality=float(photo.quality),
         )
+        envelope = envelope_of(session.info)
         for model, descriptor in photo.descriptors.items():
-            row.templates.append(
-                Template(id=new_id(), person_id=person.id, model=model, descriptor=encode_descriptor(descriptor))
-            )
+            sealed = envelope.seal(encode_descriptor(descriptor), template_context(person.id))
+            row.templates.append(Template(id=new_id(), person_id=person.id, model=model, descriptor=sealed))
         session.add(row)
         stage.put(rel, photo.data)
         added.append(row)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
+from izde.store.crypto import envelope_of, is_sealed, template_context
 from izde.store.models import Person, Template
 from izde.vision.types import DESCRIPTOR_DIM, F32, I32
 
@@ -82,8 +83,10 @@ def utc_today() -> date:
 def load_match_set(session: Session, model: str, *, today: date | None = None) -> MatchSet:
     """Active persons whose entry has not expired (``expires_on`` > today, UTC), with their templates."""
     day = today or utc_today()
+    envelope = envelope_of(session.info)
+    # Opened before hashing: the hash names the descriptors, not how they happen to be sealed.
     rows = [
-        (pid, bytes(desc))
+        (pid, envelope.open(bytes(desc), template_context(pid)) if is_sealed(bytes(desc)) else bytes(desc))
         for pid, desc in session.execute(
             select(Template.person_id, Template.descriptor)
             .join(Person, Person.id == Template.person_id)

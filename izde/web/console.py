@@ -180,7 +180,7 @@ def cameras_page(request: Request, service: Service, state: State) -> Response:
     assert service.actor is not None
     if Role.OPERATOR in service.actor.roles:
         authorisations = [a for a in service.authorisations() if a.status in ("granted", "requested")]
-    sessions = [SessionOut.of(s) for s in state.sessions.all()]
+    sessions = [SessionOut.of(s) for s in state.sessions.all(service.actor.organisation_id)]
     return page(
         request,
         service,

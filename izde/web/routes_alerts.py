@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from izde.governance.roles import Role
@@ -68,13 +68,13 @@ def show_alert(alert_id: str, service: Service) -> AlertDetailOut:
 
 @router.get(
     "/{alert_id}/evidence",
-    response_class=FileResponse,
+    response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "The evidence crop"}},
 )
-def evidence(alert_id: str, service: Service) -> FileResponse:
+def evidence(alert_id: str, service: Service) -> Response:
     """The evidence image (roles allowed to see evidence; every view audited)."""
-    _, path = service.evidence(alert_id)
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    _, data = service.evidence(alert_id)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{alert_id}/review", response_model=AlertOut)

@@ -32,19 +32,19 @@ def show_camera(name: str, service: Service) -> CameraOut:
 @router.get("/sessions", response_model=list[SessionOut])
 def list_sessions(service: Service, state: State) -> list[SessionOut]:
     """Sessions this server started since it began, newest first, with live counters and health."""
-    service.require(Action.CAMERA_READ)
-    return [SessionOut.of(s) for s in state.sessions.all()]
+    actor = service.require(Action.CAMERA_READ)
+    return [SessionOut.of(s) for s in state.sessions.all(actor.organisation_id)]
 
 
 @router.get("/fleet", response_model=FleetOut)
 def fleet(service: Service, state: State) -> FleetOut:
     """The workers (name, host, capacity, sessions, last heartbeat, analysed fps, dropped frames) and every
     session with the worker running it."""
-    service.require(Action.CAMERA_READ)
+    actor = service.require(Action.CAMERA_READ)
     return FleetOut(
         broker=state.settings.broker.url is not None,
         workers=[WorkerOut.of(w) for w in state.sessions.workers()],
-        sessions=[SessionOut.of(s) for s in state.sessions.all()],
+        sessions=[SessionOut.of(s) for s in state.sessions.all(actor.organisation_id)],
     )
 
 
@@ -57,15 +57,15 @@ def start_session(body: SessionIn, service: Service, state: State) -> SessionOut
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
 def show_session(session_id: str, service: Service, state: State) -> SessionOut:
-    service.require(Action.CAMERA_READ)
-    return SessionOut.of(state.sessions.get(session_id))
+    actor = service.require(Action.CAMERA_READ)
+    return SessionOut.of(state.sessions.get(session_id, actor.organisation_id))
 
 
 @router.post("/sessions/{session_id}/stop", response_model=SessionOut)
 def stop_session(session_id: str, service: Service, state: State) -> SessionOut:
     """Ask a session to stop; it finishes the frame in hand, records its counters and ends."""
     try:
-        state.sessions.get(session_id)
+        state.sessions.get(session_id, service.actor.organisation_id if service.actor else "")
     except NotFound:
         service.require(Action.WATCH_RECORDED)  # refuse people without the right before saying what exists
         raise

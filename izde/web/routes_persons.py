@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from izde.errors import InvalidInput
@@ -109,13 +109,13 @@ async def add_photos(
 
 @router.get(
     "/{person_id}/photos/{photo_id}",
-    response_class=FileResponse,
+    response_class=Response,
     responses={200: {"content": {"image/*": {}}, "description": "The photo"}},
 )
-def photo(person_id: str, photo_id: str, service: Service) -> FileResponse:
+def photo(person_id: str, photo_id: str, service: Service) -> Response:
     """The reference photo itself (roles allowed to see photos; every view audited)."""
-    view = service.photo(person_id, photo_id)
-    return FileResponse(view.path, headers={"Cache-Control": "no-store"}, media_type=_media_type(view.path.suffix))
+    view, data = service.photo(person_id, photo_id)
+    return Response(data, headers={"Cache-Control": "no-store"}, media_type=_media_type(view.path.suffix))
 
 
 def _media_type(suffix: str) -> str:

@@ -11,7 +11,9 @@ from typer.testing import CliRunner, Result
 
 from izde.api import Izde
 from izde.cli.main import app
+from izde.config import Settings
 from izde.governance.roles import Role
+from izde.store.db import Database
 
 FAR_FUTURE = "2099-12-31"
 PASSWORD = "correct horse battery staple"
@@ -28,6 +30,12 @@ USERS: dict[str, tuple[Role, ...]] = {
 def izde(home: Path, *args: str | Path, token: str | None = None) -> Result:
     env = {"IZDE_TOKEN": token} if token else {"IZDE_TOKEN": ""}
     return CliRunner().invoke(app, ["--home", str(home), *[str(a) for a in args]], env=env, catch_exceptions=False)
+
+
+def read_stored(home: Path, path: str | Path) -> bytes:
+    """A photo or evidence file as izde reads it, opened with the data key: on disk it is sealed."""
+    with Database.open(Settings(home=home)) as db:
+        return db.files.read_at(Path(path))
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
-from tests.cli.helpers import RECORDED_AT, Deployment, json_lines
+from tests.cli.helpers import RECORDED_AT, Deployment, json_lines, read_stored
 from tests.conftest import CROWD, HAMILTON, require_data
 from tests.support.no_trace import FaceRecorder, NoTrace
 from tests.support.video import truncated_copy
@@ -41,8 +42,9 @@ def test_hamilton_alerts_on_lin_manuel_miranda_once(deployment: Deployment) -> N
     happened = datetime.fromisoformat(RECORDED_AT) + timedelta(seconds=first["position_s"])
     assert abs(datetime.fromisoformat(first["frame_time"]) - happened) < timedelta(milliseconds=1)
     evidence = Path(first["evidence_path"])
-    assert evidence.is_file() and evidence.read_bytes()[:3] == b"\xff\xd8\xff"
-    assert cv2.imread(str(evidence)) is not None
+    assert evidence.is_file() and not evidence.read_bytes().startswith(b"\xff\xd8\xff")  # sealed at rest
+    image = read_stored(home, evidence)
+    assert image[:3] == b"\xff\xd8\xff" and cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR) is not None
 
     listed = json_lines(deployment.run("op-b", "alerts", "list", "--json").stdout)
     assert sorted(a["id"] for a in listed) == sorted(a["id"] for a in alerts)

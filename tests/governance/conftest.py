@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from izde.api import Izde
 from izde.config import Settings
 from izde.governance import audit
 from izde.governance.roles import Actor, Role
+from izde.store.models import Organisation
 from tests.store.conftest import BACKENDS, _empty_pg_tables, fresh_pg_database
 
 AUDITOR = Actor("u-auditor", "auditor", frozenset({Role.AUDITOR}), "Police", True)
@@ -33,5 +35,9 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Izde]:
     settings = Settings(home=home, database_url=url)
     audit.create_key(settings.audit_key_path)
     with Izde(settings) as izde:
-        izde.actor = AUDITOR
+        with izde.db.session() as session:
+            org = Organisation(name=AUDITOR.organisation, law_enforcement=True)
+            session.add(org)
+            session.flush()
+            izde.actor = replace(AUDITOR, organisation_id=org.id)
         yield izde

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +16,6 @@ from izde.governance.audit_verify import Problem, VerifyResult, verify
 from izde.governance.roles import PermissionDenied
 from izde.service.audit import entries, manifest_path
 from izde.store.models import AuditEntry
-from tests.governance.conftest import AUDITOR
 
 N = 10
 
@@ -248,7 +248,7 @@ def test_verify_is_audited_and_needs_the_auditor(service: Izde) -> None:
     with service.db.session(readonly=True) as s:
         last = entries(s)[-1]
     assert last.action == "audit.verify" and json.loads(last.details)["ok"] is True
-    service.actor = AUDITOR.__class__("u2", "op", frozenset(), "Police", True)
+    service.actor = replace(service.actor, user_id="u2", username="op", roles=frozenset())
     with pytest.raises(PermissionDenied):
         service.verify_audit()
 

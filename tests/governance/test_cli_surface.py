@@ -47,6 +47,7 @@ NO_PERSONAL_DATA = {
     "threshold show",  # a number and its meaning, from calibration data
     "demo",  # sets up its own deployment and acts through the same checks as each of its users
     "serve",  # starts the server; every route checks the logged-in user itself (tests/web)
+    "keys new",  # prints a random key for IZDE_DATA_KEY; reads nothing stored
 }
 
 

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from izde.api import Izde
-from izde.errors import IzdeError
+from izde.errors import IzdeError, NotFound
 from izde.governance.authorisations import AuthorisationSpec, Objective
 from izde.governance.roles import PermissionDenied, Role
 from izde.governance.users import AuthenticationFailed
+from izde.store import alerts as alert_store
+from izde.store import runs as run_store
 from izde.watchlist.types import Category, PersonSpec, PhotoSpec
 from tests.cli.helpers import Deployment
 
@@ -101,6 +103,8 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
         lambda s, t: s.threshold_changes(),
     ),
     "purge": (frozenset({"admin"}), lambda s, t: s.purge()),
+    "data_key_status": (frozenset({"admin"}), lambda s, t: s.data_key_status()),
+    "rotate_keys": (frozenset({"admin"}), lambda s, t: s.rotate_keys()),
     "reject": (frozenset({"approver"}), lambda s, t: s.reject(NOBODY)),
     "photo": (frozenset({"curator", "approver", "operator"}), lambda s, t: s.photo(NOBODY, NOBODY)),
     "evidence": (frozenset({"operator"}), lambda s, t: s.evidence(NOBODY)),
@@ -209,3 +213,160 @@ def test_no_public_method_takes_a_way_around_the_check() -> None:
         if p in bypass
     ]
     assert offenders == []
+
+
+# -- across organisations ---------------------------------------------------------------------------------------
+
+# Every method, called by a user of another organisation who holds a role that allows it, against the first
+# organisation's real records: a record named is "not found"; what is listed or reported names none of them.
+# (role, call(service, first organisation's records, tmp)). Deployment-wide operations (the key, the chain's
+# verification, retention) are listed: they must not show the other organisation's records either.
+Records = dict[str, str]
+CrossCall = Callable[[Izde, Records, Path], Any]
+_RECORDED = datetime(2026, 11, 20, tzinfo=UTC)
+
+NAMED: dict[str, tuple[str, CrossCall]] = {
+    "add_photos": ("curator", lambda s, r, t: s.add_photos(r["person"], _photo(t))),
+    "approve": ("approver", lambda s, r, t: s.approve(r["proposed"])),
+    "reject": ("approver", lambda s, r, t: s.reject(r["proposed"])),
+    "person": ("curator", lambda s, r, t: s.person(r["person"])),
+    "photo": ("operator", lambda s, r, t: s.photo(r["person"], r["photo"])),
+    "remove": ("curator", lambda s, r, t: s.remove(r["person"])),
+    "request_authorisation": (
+        "curator",
+        lambda s, r, t: s.request_authorisation(_auth_spec().model_copy(update={"persons": (r["person"],)})),
+    ),
+    "decide_authorisation": ("approver", lambda s, r, t: s.decide_authorisation(r["authorisation"], True)),
+    "record_fria": ("curator", lambda s, r, t: s.record_fria(r["authorisation"], "FRIA F-2")),
+    "authorisation": ("auditor", lambda s, r, t: s.authorisation(r["authorisation"])),
+    "watch": ("operator", lambda s, r, t: s.watch(_folder(t), "stage", r["authorisation"], recorded_at=_RECORDED)),
+    "watch[live]": ("operator", lambda s, r, t: s.watch("rtsp://127.0.0.1:9/x", "stage", r["authorisation"])),
+    "watch_camera": ("operator", lambda s, r, t: s.watch_camera("stage", r["authorisation"])),
+    "alert": ("auditor", lambda s, r, t: s.alert(r["alert"])),
+    "reviews": ("operator", lambda s, r, t: s.reviews(r["alert"])),
+    "review": ("operator", lambda s, r, t: s.review(r["alert"], "confirm")),
+    "evidence": ("operator", lambda s, r, t: s.evidence(r["alert"])),
+    "export_evidence": ("operator", lambda s, r, t: s.export_evidence(r["alert"], t)),
+    "decide_threshold": ("approver", lambda s, r, t: s.decide_threshold(r["change"], True)),
+    "camera": ("operator", lambda s, r, t: s.camera("stage")),
+    "run": ("operator", lambda s, r, t: s.run(r["run"])),
+    "use_log": ("auditor", lambda s, r, t: s.use_log(run=r["run"])),
+    "fria_pack": ("auditor", lambda s, r, t: s.fria_pack(r["authorisation"])),
+    "risk": ("curator", lambda s, r, t: s.risk(r["authorisation"])),
+    "add_user": ("admin", lambda s, r, t: s.add_user("x-new", "a long enough password", _OP, "Police", None)),
+    "disable_user": ("admin", lambda s, r, t: s.disable_user("op-a")),
+    "enable_user": ("admin", lambda s, r, t: s.enable_user("op-a")),
+    "set_roles": ("admin", lambda s, r, t: s.set_roles("op-a", frozenset({Role.AUDITOR}))),
+    "reset_password": ("admin", lambda s, r, t: s.reset_password("op-a", "a long enough password")),
+}
+_OP = frozenset({Role.OPERATOR})
+LISTED: dict[str, tuple[str, CrossCall]] = {
+    "propose": ("curator", lambda s, r, t: None),  # creates in the caller's own organisation: nothing to reach
+    "propose_threshold": ("operator", lambda s, r, t: s.propose_threshold(0.45, "own calibration")),
+    "persons": ("curator", lambda s, r, t: s.persons()),
+    "authorisations": ("auditor", lambda s, r, t: s.authorisations()),
+    "gallery": ("operator", lambda s, r, t: s.gallery()[0].person_ids),
+    "alerts": ("operator", lambda s, r, t: s.alerts()),
+    "alert_feed": ("operator", lambda s, r, t: s.alert_feed(None)),
+    "threshold_changes": ("approver", lambda s, r, t: s.threshold_changes()),
+    "cameras": ("operator", lambda s, r, t: s.cameras()),
+    "runs": ("operator", lambda s, r, t: s.runs()),
+    "add_camera": ("admin", lambda s, r, t: s.add_camera("gate", "rtsp://127.0.0.1:9/own")),
+    "audit_log": ("auditor", lambda s, r, t: s.audit_log(limit=1000)),
+    "verify_audit": ("auditor", lambda s, r, t: s.verify_audit()),
+    "export_audit": ("auditor", lambda s, r, t: (s.export_audit(t / "a.jsonl"), (t / "a.jsonl").read_text())),
+    "summary_report": ("auditor", lambda s, r, t: s.summary_report()),
+    "transparency": ("auditor", lambda s, r, t: s.transparency(date(2026, 1, 1), date(2026, 12, 31))),
+    "users": ("admin", lambda s, r, t: s.users()),
+    "purge": ("admin", lambda s, r, t: s.purge()),
+    "data_key_status": ("admin", lambda s, r, t: s.data_key_status()),
+    "rotate_keys": ("admin", lambda s, r, t: s.rotate_keys()),  # re-wraps every organisation's; ids and counts
+}
+
+
+@pytest.fixture(scope="module")
+def two_organisations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Records, dict[str, str]]:
+    """City Police ("Police") with a person, a proposal, an authorisation, an alert and a threshold proposal;
+    Other Police with one user per role. Returns the home, City's records and the other users' tokens."""
+    from tests.cli.helpers import PASSWORD, json_lines, make_deployment
+    from tests.conftest import HAMILTON, require_data
+
+    dep = make_deployment(tmp_path_factory.mktemp("two-orgs"))
+    pid = dep.enrol("Barack Obama", require_data(HAMILTON / "obama.jpg"))
+    proposed = json_lines(dep.propose("Joe Biden", HAMILTON / "biden.jpg").stdout)[0]["id"]
+    with Izde(home=dep.home, token=dep.tokens["admin"]) as admin:
+        admin.add_camera("stage", str(HAMILTON / "short_hamilton_clip.mp4"))
+    auth = dep.authorise([pid], ["stage"], grant=False)
+    with Izde(home=dep.home, token=dep.tokens["op-a"]) as op:
+        with op.db.transaction() as (session, stage):
+            run = run_store.start_run(
+                session,
+                camera="stage",
+                source="test",
+                source_kind="file",
+                threshold=0.5,
+                watchlist_hash="x" * 64,
+                watchlist_size=1,
+            )
+            run.authorisation_id = auth
+            alert = alert_store.add_alert(
+                session,
+                stage,
+                run_id=run.id,
+                person_id=pid,
+                track_id=1,
+                frame_time=datetime.now(UTC),
+                position_s=0.0,
+                distance=0.3,
+                threshold=0.5,
+                quality=0.9,
+                evidence_jpeg=(HAMILTON / "obama.jpg").read_bytes(),
+            )
+            run_id, alert_id = run.id, alert.id
+        change = op.propose_threshold(0.48, "local calibration").id
+    with Izde(home=dep.home, token=dep.tokens["curator"]) as curator:
+        photo = curator.person(pid).photos[0].id
+    with Izde(home=dep.home, token=dep.tokens["admin"]) as admin:
+        admin.add_user("x-admin", PASSWORD, frozenset({Role.ADMIN}), "Other Police", True)
+    tokens = {}
+    with Izde(home=dep.home) as other:
+        tokens["admin"] = other.login("x-admin", PASSWORD)
+        for role in ("curator", "approver", "operator", "auditor"):
+            other.add_user(f"x-{role}", PASSWORD, frozenset({Role(role)}), "Other Police", None)
+    for role in ("curator", "approver", "operator", "auditor"):
+        with Izde(home=dep.home) as other:
+            tokens[role] = other.login(f"x-{role}", PASSWORD)
+    records = {
+        "person": pid,
+        "proposed": proposed,
+        "photo": photo,
+        "authorisation": auth,
+        "alert": alert_id,
+        "run": run_id,
+        "change": change,
+    }
+    return dep.home, records, tokens
+
+
+def test_the_cross_organisation_table_covers_every_method() -> None:
+    assert set(NAMED) | set(LISTED) == set(MATRIX)
+    assert not set(NAMED) & set(LISTED)
+    for method, (role, _) in {**NAMED, **LISTED}.items():
+        assert role in MATRIX[method][0], f"{method}: {role} is not a role allowed to call it"
+
+
+@pytest.mark.parametrize("method", sorted(set(NAMED) | set(LISTED)))
+def test_method_across_organisations(
+    method: str, two_organisations: tuple[Path, Records, dict[str, str]], tmp_path: Path
+) -> None:
+    home, records, tokens = two_organisations
+    role, call = {**NAMED, **LISTED}[method]
+    with Izde(home=home, token=tokens[role]) as other:
+        if method in NAMED:
+            with pytest.raises(NotFound):
+                call(other, records, tmp_path)
+            return
+        result = call(other, records, tmp_path)
+    shown = repr(result)
+    leaked = [k for k, v in records.items() if v in shown] + [n for n in ("Barack Obama", "'op-a'") if n in shown]
+    assert leaked == [], f"{method} shows another organisation's {leaked}"

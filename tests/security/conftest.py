@@ -12,8 +12,10 @@ from izde.config import Settings
 from izde.governance.roles import Role
 from tests.conftest import TEST_ALLOWANCES
 from tests.store.conftest import BACKENDS, _empty_pg_tables, fresh_pg_database
+from tests.web.conftest import backend_url
 
 PASSWORD = "correct horse battery staple"
+__all__ = ["backend_url"]  # the web tests' fixture: a module's database on each backend
 
 
 @pytest.fixture(autouse=True)

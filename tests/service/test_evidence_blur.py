@@ -9,7 +9,7 @@ import numpy as np
 
 from izde.api import Izde
 from izde.pipeline.evidence import crop_region
-from tests.cli.helpers import Deployment, json_lines
+from tests.cli.helpers import Deployment, json_lines, read_stored
 from tests.conftest import HAMILTON, require_data
 from tests.governance.support import watch_alerts
 
@@ -45,7 +45,8 @@ def test_other_faces_in_the_evidence_are_blurred(deployment: Deployment, tmp_pat
     assert deployment.run("approver", "watchlist", "approve", pid).exit_code == 0
     auth = deployment.authorise([pid], ["hall"])
     (alert,) = watch_alerts(deployment, frames, "hall", auth)
-    evidence = cv2.imread(str(alert["evidence_path"]))[:, :, ::-1]
+    stored = np.frombuffer(read_stored(deployment.home, str(alert["evidence_path"])), np.uint8)
+    evidence = cv2.imdecode(stored, cv2.IMREAD_COLOR)[:, :, ::-1]
 
     with Izde(home=deployment.home) as service:
         detector = service.stack.detector

@@ -8,6 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from izde.config import Settings
+from izde.store.crypto import template_context
+from izde.store.db import Database
 from izde.store.templates import decode_descriptor
 from tests.cli.helpers import Deployment
 from tests.conftest import HAMILTON, require_data
@@ -43,7 +46,11 @@ def test_a_whole_case_is_audited_step_by_step(deployment: Deployment, tmp_path: 
     dep, home = deployment, deployment.home
     (start,) = rows(home, "select max(seq) from audit_log")
     pid = dep.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
-    templates = [bytes(d) for (d,) in rows(home, "select descriptor from templates")]
+    with Database.open(Settings(home=home)) as db:  # stored sealed: the plaintext is what must not leak
+        envelope = db.files.envelope
+        assert envelope is not None
+        sealed = rows(home, "select person_id, descriptor from templates")
+        templates = [envelope.open(bytes(d), template_context(p)) for p, d in sealed]
     ((left, top, right, bottom),) = rows(
         home, "select face_left, face_top, face_right, face_bottom from reference_photos"
     )

@@ -82,11 +82,14 @@ def dep(_prepared: tuple[Path, str | None, dict[str, str]], tmp_path: Path) -> I
 
 def test_list_shows_roles_status_and_last_login_and_never_a_hash(dep: Deployment) -> None:
     with dep.service() as admin:
-        admin.add_user("new", PASSWORD, frozenset({Role.CURATOR, Role.APPROVER}), "Council", False)
+        council = admin.add_user("council", PASSWORD, frozenset({Role.ADMIN}), "Council", False)
+        admin.add_user("new", PASSWORD, frozenset({Role.CURATOR, Role.APPROVER}), "Police", None)
         rows = {u.username: u for u in admin.users()}
+    # An administrator administers their own organisation: a new one's first user is its own administrator's.
+    assert council.organisation == "Council" and council.roles == ("admin",)
     assert list(rows) == sorted(rows) == ["admin", "aud", "new", "op"]
     new = rows["new"]
-    assert new.roles == ("approver", "curator") and new.organisation == "Council" and new.active
+    assert new.roles == ("approver", "curator") and new.organisation == "Police" and new.active
     assert new.last_login is None and rows["op"].last_login is not None
     assert rows["op"].last_login >= rows["op"].created_at
     text = json.dumps([asdict(u) for u in rows.values()], default=str)

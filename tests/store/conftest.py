@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from izde.config import Settings
 from izde.store.db import Database
-from izde.store.models import Base
+from izde.store.models import Base, Organisation
 from tests.support.backends import require_backend
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -113,5 +113,11 @@ def settings(home: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
+    """The database as one organisation's users reach it: records belong to an organisation."""
     with Database.open(settings) as database:
-        yield database
+        with database.session() as session:
+            org = Organisation(name="Test Police", law_enforcement=True)
+            session.add(org)
+            session.flush()
+            org_id = org.id
+        yield database.scoped(org_id)

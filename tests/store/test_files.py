@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from izde.errors import InvalidInput
+from izde.store.crypto import Envelope, KeyringFile
 from izde.store.files import FileStore, UnsafePath, evidence_path, photo_path
 
 
@@ -25,7 +26,7 @@ def all_files(root: Path) -> list[str]:
 def store(tmp_path: Path) -> FileStore:
     home = tmp_path / "home"
     home.mkdir()
-    return FileStore(home)
+    return FileStore(home, Envelope(KeyringFile.create(tmp_path / "keys" / "data.keyring")))
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from izde.errors import InvalidInput, NotFound
 from izde.store import alerts, runs
+from izde.store.crypto import envelope_of, template_context
 from izde.store.db import Database
 from izde.store.lookup import AmbiguousReference
 from izde.store.models import Alert, Person, ReferencePhoto, Template, WatchRun
@@ -262,7 +263,9 @@ def test_match_set_has_only_active_unexpired_persons(db: Database) -> None:
         assert ms.person_ids == sorted([a.id, b.id]) and ms.size == 2
         assert ms.descriptors.shape == (3, 128) and ms.descriptors.dtype == np.float32
         assert ms.owners.tolist().count(ms.person_ids.index(a.id)) == 2
-        stored = {bytes(t.descriptor): t.person_id for t in s.scalars(select(Template).where(Template.model == MODEL))}
+        envelope = envelope_of(s.info)
+        sealed = s.scalars(select(Template).where(Template.model == MODEL))
+        stored = {envelope.open(bytes(t.descriptor), template_context(t.person_id)): t.person_id for t in sealed}
         for row, owner in zip(ms.descriptors, ms.owners, strict=True):
             assert stored[encode_descriptor(row)] == ms.person_ids[owner]
         tomorrow = load_match_set(s, MODEL, today=utc_today() + timedelta(days=1))

@@ -272,7 +272,8 @@ def test_concurrent_writers_do_not_lose_counts(db: Database, settings: Settings)
             errors.append(e)
 
     with Database.open(settings) as other:
-        threads = [threading.Thread(target=work, args=(d,)) for d in (db, other)]
+        assert db.organisation_id is not None
+        threads = [threading.Thread(target=work, args=(d,)) for d in (db, other.scoped(db.organisation_id))]
         for t in threads:
             t.start()
         for t in threads:

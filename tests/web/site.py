@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from izde.api import Izde
 from izde.config import Settings
+from izde.governance.roles import Role
 from izde.web.deps import COOKIE
 from tests.cli.helpers import PASSWORD, USERS
 from tests.conftest import HAMILTON, require_data
@@ -26,6 +27,32 @@ def init_users(settings: Settings) -> None:
         service.login("admin", PASSWORD)
         for name, roles in USERS.items():
             service.add_user(name, PASSWORD, frozenset(roles), "Police", None)
+
+
+# One user per role in a second organisation on the same database: every route must hide the first's records.
+INTRUDER = {
+    "admin": "x-admin",
+    "curator": "x-curator",
+    "approver": "x-approver",
+    "op-a": "x-operator",
+    "op-b": "x-operator",
+    "auditor": "x-auditor",
+}
+
+
+def add_other_organisation(site: Site) -> None:
+    """'Other Police', started by the first organisation's administrator; its own administrator adds the rest."""
+    with Izde(site.settings, token=site.tokens["admin"]) as admin:
+        admin.add_user("x-admin", PASSWORD, frozenset({Role.ADMIN}), "Other Police", True)
+    with Izde(site.settings) as other:
+        other.login("x-admin", PASSWORD)
+        for user, role in (("curator", Role.CURATOR), ("approver", Role.APPROVER), ("operator", Role.OPERATOR)):
+            other.add_user(f"x-{user}", PASSWORD, frozenset({role}), "Other Police", None)
+        other.add_user("x-auditor", PASSWORD, frozenset({Role.AUDITOR}), "Other Police", None)
+    for user in sorted(set(INTRUDER.values())):
+        r = site.client.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        site.tokens[user] = r.json()["token"]
 
 
 @dataclass

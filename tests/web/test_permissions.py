@@ -20,7 +20,7 @@ from izde.web.app import create_app
 from tests.cli.helpers import PASSWORD
 from tests.conftest import HAMILTON
 from tests.web.conftest import make_settings
-from tests.web.site import ROLES, Site, init_users
+from tests.web.site import INTRUDER, ROLES, Site, add_other_organisation, init_users
 
 ALL = frozenset(ROLES)
 NOBODY: frozenset[str] = frozenset()
@@ -64,7 +64,7 @@ def world(backend_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> 
         site.camera("stage", HAMILTON / "short_hamilton_clip.mp4")
         authorisation = site.authorise([person], ["stage"], grant=False)
         change = site.ok("op-a", "POST", "/api/v1/threshold/changes", json={"value": 0.5, "reason": "r"})["id"]
-        with Izde(settings) as service, service.db.transaction() as (session, stage):
+        with Izde(settings, token=site.tokens["op-a"]) as service, service.db.transaction() as (session, stage):
             run = run_store.start_run(
                 session,
                 camera="stage",
@@ -89,7 +89,11 @@ def world(backend_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> 
             ).id
         with Izde(settings, token=site.tokens["admin"]) as admin:
             admin.add_user("leaver", PASSWORD, frozenset({Role.OPERATOR}), "Police", None)
+        add_other_organisation(site)
         yield site, World(person, proposed, removable, photo, authorisation, alert, change, "leaver")
+
+
+NAMED_IN_BODY = {("POST", "/api/v1/authorisations"), ("POST", "/api/v1/users")}  # a person; the organisation
 
 
 def upload(w: World) -> dict[str, Any]:
@@ -208,6 +212,30 @@ def _star(path: str) -> str:
     """Path parameters (and the table's fixed example values) as '*', to compare routes with the table."""
     examples = {"stage", "nosuchsession"}
     return "/".join("*" if part.startswith("{") or part in examples else part for part in path.split("/"))
+
+
+@pytest.mark.parametrize(("method", "path", "args", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
+def test_route_across_organisations(
+    world: tuple[Site, World], method: str, path: str, args: Callable[[World], dict[str, Any]], allowed: frozenset[str]
+) -> None:
+    """A user of another organisation with the route's role: a record of the first is "not found" (never a
+    refusal that confirms it exists), and lists and reports show none of the first's records. Runs before the
+    role cases below, so every record still exists."""
+    site, w = world
+    if path.endswith("/stream") or path == "/api/v1/auth/logout":
+        return  # the feed is read from a live server in tests/security/test_organisations.py; logout names nothing
+    intruder = INTRUDER[sorted(allowed)[0]]
+    r = site.call(intruder, method, path.format(**w.__dict__), **args(w))
+    names_a_record = "{" in path or "/cameras/stage" in path or (method, path) in NAMED_IN_BODY
+    if names_a_record:
+        assert r.status_code == 404, f"{intruder}: {r.status_code} {r.text}"
+        assert set(r.json()) == {"error", "hint"}
+    else:
+        assert r.status_code not in (401, 403) and r.status_code < 500, f"{intruder}: {r.status_code} {r.text}"
+    first_organisations = [*(v for k, v in w.__dict__.items() if k != "leaver"), '"leaver"', '"op-a"', "Obama"]
+    # A 404 repeats the reference it was given; any other answer names nothing of the first organisation.
+    leaked = [secret for secret in first_organisations if secret in r.text] if r.status_code != 404 else []
+    assert leaked == [], f"{method} {path} shows {intruder} the first organisation's {leaked}: {r.text[:500]}"
 
 
 @pytest.mark.parametrize(("method", "path", "args", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from izde.config import Settings
 from izde.store import outbox
 from izde.store.db import Database
-from izde.store.models import WebhookDelivery
+from izde.store.models import Organisation, WebhookDelivery
 from izde.web.webhooks import Dispatcher
 from tests.store.conftest import _empty_pg_tables
 from tests.store.test_runs_alerts import new_person, new_run, raise_alert
@@ -46,8 +46,14 @@ def settings(backend_url: str | None, tmp_path: Path, receiver: Receiver) -> Set
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
+    """Alerts are an organisation's records: written through a database scoped to one (dispatchers are not)."""
     with Database.open(settings) as database:
-        yield database
+        with database.session() as session:
+            org = Organisation(name="Police", law_enforcement=True)
+            session.add(org)
+            session.flush()
+            org_id = org.id
+        yield database.scoped(org_id)
 
 
 def queue(db: Database, url: str, count: int) -> list[str]:

@@ -1,7 +1,7 @@
 """Retrospective searches of recorded footage and their chunks of work; where each camera is, for their map.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,6 +28,13 @@ def upgrade() -> None:
     op.create_table(
         "archive_searches",
         sa.Column("id", _ID, nullable=False),
+        sa.Column("organisation_id", _ID, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name="fk_archive_searches_organisation_id_organisations",
+            ondelete="RESTRICT",
+        ),
         sa.Column("case_ref", sa.String(200), nullable=False),
         sa.Column("authorisation_id", _ID, nullable=False),
         sa.Column("started_by", _ID, nullable=False),
@@ -51,9 +58,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_archive_searches"),
     )
     op.create_index("ix_archive_searches_authorisation_id", "archive_searches", ["authorisation_id"])
+    op.create_index("ix_archive_searches_organisation_id", "archive_searches", ["organisation_id"])
     op.create_table(
         "archive_chunks",
         sa.Column("id", _ID, nullable=False),
+        sa.Column("organisation_id", _ID, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name="fk_archive_chunks_organisation_id_organisations",
+            ondelete="RESTRICT",
+        ),
         sa.Column("search_id", _ID, nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("camera", sa.String(100), nullable=False),
@@ -80,9 +95,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", "search_id", name="pk_archive_chunks"),
     )
 
+    op.create_index("ix_archive_chunks_organisation_id", "archive_chunks", ["organisation_id"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_archive_chunks_organisation_id", table_name="archive_chunks")
     op.drop_table("archive_chunks")
+    op.drop_index("ix_archive_searches_organisation_id", table_name="archive_searches")
     op.drop_index("ix_archive_searches_authorisation_id", table_name="archive_searches")
     op.drop_table("archive_searches")
     with op.batch_alter_table("cameras") as batch:
