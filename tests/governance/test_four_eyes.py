@@ -23,6 +23,16 @@ def test_a_curator_cannot_approve(deployment: Deployment) -> None:
     refused = deployment.run("curator", "watchlist", "approve", pid)
     assert refused.exit_code == 5 and "watchlist.approve" in refused.stderr
     assert status(deployment, pid) == "proposed"
+    # Turning a proposal down is the approver's decision too (the service's reject, which the console uses).
+    with (
+        Izde(home=deployment.home, token=deployment.tokens["curator"]) as curator,
+        pytest.raises(PermissionDenied, match=r"watchlist\.approve"),
+    ):
+        curator.reject(pid, "not needed")
+    assert status(deployment, pid) == "proposed"
+    with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
+        assert approver.reject(pid, "no legal basis").status == "rejected"
+    assert status(deployment, pid) == "rejected"
 
 
 def test_nobody_approves_their_own_proposal(deployment: Deployment) -> None:
