@@ -33,6 +33,8 @@ def test_a_curator_cannot_approve(deployment: Deployment) -> None:
     with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
         assert approver.reject(pid, "no legal basis").status == "rejected"
     assert status(deployment, pid) == "rejected"
+    actions = rows(deployment.home, "select action, details from audit_log where subject_id = ? order by seq", pid)
+    assert actions[-1][0] == "watchlist.reject" and "no legal basis" in str(actions[-1][1])
 
 
 def test_nobody_approves_their_own_proposal(deployment: Deployment) -> None:
