@@ -66,6 +66,14 @@ def test_nobody_grants_their_own_authorisation_request(deployment: Deployment) -
     assert rows(deployment.home, "select status from authorisations") == [("requested",)]
     assert deployment.run("approver", "auth", "grant", auth).exit_code == 0
     assert rows(deployment.home, "select status from authorisations") == [("granted",)]
+    # A decision is recorded once, with who made it; a granted authorisation is not decided again (a late
+    # rejection would delete what its sessions found).
+    decided = rows(deployment.home, "select decided_by, decided_at is not null from authorisations")
+    assert decided == [(user_id(deployment, "approver"), 1)]
+    for verb in ("grant", "reject"):
+        again = deployment.run("approver", "auth", verb, auth)
+        assert again.exit_code == 2 and "already granted" in again.stderr, (verb, again.stderr)
+    assert rows(deployment.home, "select status from authorisations") == [("granted",)]
 
 
 def test_nobody_approves_their_own_threshold_change(deployment: Deployment) -> None:
