@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,12 @@ def test_new_photos_send_an_entry_back_for_approval(deployment: Deployment, tmp_
 
 def user_id(dep: Deployment, username: str) -> object:
     return rows(dep.home, "select id from users where username = ?", username)[0][0]
+
+
+def test_rejecting_a_request_that_ran_nothing_deletes_nothing(deployment: Deployment) -> None:
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([pid], ["door"], grant=False)
+    r = deployment.run("approver", "auth", "reject", auth, "--note", "no legal basis")
+    assert r.exit_code == 0, r.stderr
+    (details,) = rows(deployment.home, "select details from audit_log where action = 'authorisation.reject'")
+    assert json.loads(str(details[0])) == {"alerts_deleted": 0, "note": "no legal basis"}
