@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from izde.api import Izde
+from izde.errors import Conflict, NotFound
 from izde.governance.roles import PermissionDenied, Role
 from tests.cli.helpers import Deployment, json_lines
 from tests.conftest import HAMILTON, require_data
@@ -86,8 +87,18 @@ def test_nobody_approves_their_own_threshold_change(deployment: Deployment) -> N
             both.decide_threshold(change.id, approve=True)
         assert both.threshold() == before
     with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
-        assert approver.decide_threshold(change.id, approve=True).status == "approved"
+        decided = approver.decide_threshold(change.id, approve=True)
+        assert decided.status == "approved" and decided.decided_at is not None
         assert approver.threshold() == 0.45
+        # Decided once, by whom it says; a decided change or an unknown one cannot be decided.
+        with pytest.raises(Conflict, match="already approved"):
+            approver.decide_threshold(change.id, approve=False)
+        with pytest.raises(NotFound, match="no threshold change"):
+            approver.decide_threshold("0" * 32, approve=True)
+        assert approver.threshold() == 0.45
+    assert rows(deployment.home, "select status, decided_by from setting_changes") == [
+        ("approved", user_id(deployment, "approver"))
+    ]
 
 
 def test_a_proposed_entry_never_matches(deployment: Deployment, tmp_path: Path) -> None:
