@@ -99,6 +99,9 @@ def test_nobody_approves_their_own_threshold_change(deployment: Deployment) -> N
     assert rows(deployment.home, "select status, decided_by from setting_changes") == [
         ("approved", user_id(deployment, "approver"))
     ]
+    decisions = "select actor, action from audit_log where action like 'threshold.%' and subject_id = ?"
+    audited = rows(deployment.home, decisions, change.id)
+    assert audited == [("both", "threshold.propose"), ("approver", "threshold.approve")]
 
 
 def test_a_proposed_entry_never_matches(deployment: Deployment, tmp_path: Path) -> None:
