@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.cli.helpers import Deployment, json_lines
@@ -56,3 +57,15 @@ def test_two_person_review(deployment: Deployment, tmp_path: Path) -> None:
 
     reviews = rows(dep.home, "select alert_id, decision from alert_reviews order by at")
     assert reviews == [(first, "confirm"), (first, "confirm"), (first, "outcome_true"), (second, "reject")]
+    # Each review is in the audit chain: who decided what, and the state before and after.
+    audited = rows(
+        dep.home,
+        "select actor, subject_id, details from audit_log where action = 'alert.review' order by seq",
+    )
+    assert [(a, s) for a, s, _ in audited] == [("op-a", first), ("op-b", first), ("op-a", first), ("op-b", second)]
+    assert [json.loads(str(d))["after"] for _, _, d in audited] == [
+        "pending",
+        "confirmed",
+        "confirmed_true",
+        "rejected",
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from izde.api import Izde
+from izde.errors import Conflict, NotFound
 from izde.governance.roles import PermissionDenied, Role
 from tests.cli.helpers import Deployment, json_lines
 from tests.conftest import HAMILTON, require_data
@@ -23,6 +25,18 @@ def test_a_curator_cannot_approve(deployment: Deployment) -> None:
     refused = deployment.run("curator", "watchlist", "approve", pid)
     assert refused.exit_code == 5 and "watchlist.approve" in refused.stderr
     assert status(deployment, pid) == "proposed"
+    # Turning a proposal down is the approver's decision too (the service's reject, which the console uses).
+    with (
+        Izde(home=deployment.home, token=deployment.tokens["curator"]) as curator,
+        pytest.raises(PermissionDenied, match=r"watchlist\.approve"),
+    ):
+        curator.reject(pid, "not needed")
+    assert status(deployment, pid) == "proposed"
+    with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
+        assert approver.reject(pid, "no legal basis").status == "rejected"
+    assert status(deployment, pid) == "rejected"
+    actions = rows(deployment.home, "select action, details from audit_log where subject_id = ? order by seq", pid)
+    assert actions[-1][0] == "watchlist.reject" and "no legal basis" in str(actions[-1][1])
 
 
 def test_nobody_approves_their_own_proposal(deployment: Deployment) -> None:
@@ -54,6 +68,14 @@ def test_nobody_grants_their_own_authorisation_request(deployment: Deployment) -
     assert rows(deployment.home, "select status from authorisations") == [("requested",)]
     assert deployment.run("approver", "auth", "grant", auth).exit_code == 0
     assert rows(deployment.home, "select status from authorisations") == [("granted",)]
+    # A decision is recorded once, with who made it; a granted authorisation is not decided again (a late
+    # rejection would delete what its sessions found).
+    decided = rows(deployment.home, "select decided_by, decided_at is not null from authorisations")
+    assert decided == [(user_id(deployment, "approver"), 1)]
+    for verb in ("grant", "reject"):
+        again = deployment.run("approver", "auth", verb, auth)
+        assert again.exit_code == 2 and "already granted" in again.stderr, (verb, again.stderr)
+    assert rows(deployment.home, "select status from authorisations") == [("granted",)]
 
 
 def test_nobody_approves_their_own_threshold_change(deployment: Deployment) -> None:
@@ -65,8 +87,21 @@ def test_nobody_approves_their_own_threshold_change(deployment: Deployment) -> N
             both.decide_threshold(change.id, approve=True)
         assert both.threshold() == before
     with Izde(home=deployment.home, token=deployment.tokens["approver"]) as approver:
-        assert approver.decide_threshold(change.id, approve=True).status == "approved"
+        decided = approver.decide_threshold(change.id, approve=True)
+        assert decided.status == "approved" and decided.decided_at is not None
         assert approver.threshold() == 0.45
+        # Decided once, by whom it says; a decided change or an unknown one cannot be decided.
+        with pytest.raises(Conflict, match="already approved"):
+            approver.decide_threshold(change.id, approve=False)
+        with pytest.raises(NotFound, match="no threshold change"):
+            approver.decide_threshold("0" * 32, approve=True)
+        assert approver.threshold() == 0.45
+    assert rows(deployment.home, "select status, decided_by from setting_changes") == [
+        ("approved", user_id(deployment, "approver"))
+    ]
+    decisions = "select actor, action from audit_log where action like 'threshold.%' and subject_id = ?"
+    audited = rows(deployment.home, decisions, change.id)
+    assert audited == [("both", "threshold.propose"), ("approver", "threshold.approve")]
 
 
 def test_a_proposed_entry_never_matches(deployment: Deployment, tmp_path: Path) -> None:
@@ -110,3 +145,12 @@ def test_new_photos_send_an_entry_back_for_approval(deployment: Deployment, tmp_
 
 def user_id(dep: Deployment, username: str) -> object:
     return rows(dep.home, "select id from users where username = ?", username)[0][0]
+
+
+def test_rejecting_a_request_that_ran_nothing_deletes_nothing(deployment: Deployment) -> None:
+    pid = deployment.enrol("Obama", require_data(HAMILTON / "obama.jpg"))
+    auth = deployment.authorise([pid], ["door"], grant=False)
+    r = deployment.run("approver", "auth", "reject", auth, "--note", "no legal basis")
+    assert r.exit_code == 0, r.stderr
+    (details,) = rows(deployment.home, "select details from audit_log where action = 'authorisation.reject'")
+    assert json.loads(str(details[0])) == {"alerts_deleted": 0, "note": "no legal basis"}
