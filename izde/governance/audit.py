@@ -3,6 +3,10 @@
 Each entry's hash is HMAC-SHA256 over its own fields and the previous entry's hash, with a key read
 from a secret file. Editing, deleting, inserting or reordering entries breaks the chain at that point,
 and nobody without the key can forge a consistent replacement.
+
+The chain never restarts: each entry also moves a MAC'd head row in the database (and, after the commit, the
+head file), and a new entry continues after the newest head it can find. Deleting the newest entries, or all of
+them, therefore leaves a gap that every later verification reports, instead of a fresh chain from seq 1.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from sqlalchemy.orm import Session
 
 from izde.errors import ConfigError
 from izde.governance.roles import Actor
-from izde.store.models import AuditEntry
+from izde.store.models import AuditEntry, AuditHead
+
+HEAD_ROW = 1  # the one row of the audit_head table
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
@@ -112,6 +118,37 @@ def entry_hash(
     return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class HeadRecord:
+    """An entry's position and hash as recorded by a head anchor (database row, file, export manifest)."""
+
+    seq: int
+    hash: str
+
+
+def head_mac(key: bytes, seq: int, entry_hash: str) -> str:
+    return hmac.new(key, f"head:{seq}:{entry_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def read_db_head(session: Session, key: bytes) -> HeadRecord | None:
+    """The head recorded in the database; None when there is none. Raises ValueError when its MAC is wrong."""
+    row = session.get(AuditHead, HEAD_ROW)
+    if row is None:
+        return None
+    if not hmac.compare_digest(row.mac, head_mac(key, row.seq, row.hash)):
+        raise ValueError("the audit head recorded in the database does not match the audit key: it was rewritten")
+    return HeadRecord(row.seq, row.hash)
+
+
+def _write_db_head(session: Session, key: bytes, seq: int, entry_hash: str, at: datetime) -> None:
+    row = session.get(AuditHead, HEAD_ROW)
+    mac = head_mac(key, seq, entry_hash)
+    if row is None:
+        session.add(AuditHead(id=HEAD_ROW, seq=seq, hash=entry_hash, mac=mac, at=at))
+    else:
+        row.seq, row.hash, row.mac, row.at = seq, entry_hash, mac, at
+
+
 def _lock_chain(session: Session) -> None:
     # SQLite write transactions already start with BEGIN IMMEDIATE (one writer); PostgreSQL needs a lock so
     # two processes cannot both append after the same last entry.
@@ -126,12 +163,24 @@ def record(
     action: str,
     subject_type: str | None = None,
     subject_id: str | None = None,
+    floor: HeadRecord | None = None,
     **details: Any,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction, so the action and its record commit together."""
+    """Append one entry in the caller's transaction, so the action and its record commit together.
+
+    The entry follows the newest of: the last stored entry, the head recorded in the database, and ``floor`` (a
+    head recorded elsewhere, e.g. the head file). A head ahead of the stored chain means its newest entries were
+    deleted; continuing after the head keeps that gap in the chain for every verification to see."""
     _lock_chain(session)
     last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    try:
+        heads = [h for h in (read_db_head(session, key), floor) if h is not None]
+    except ValueError:
+        heads = [floor] if floor is not None else []  # a forged row is not followed; verification reports it
+    for h in heads:
+        if h.seq >= seq:
+            seq, prev = h.seq + 1, h.hash
     name = actor if isinstance(actor, str) else actor.username
     # Microsecond precision survives both databases, so the hash recomputes identically after a round trip.
     at = datetime.now(UTC)
@@ -147,5 +196,6 @@ def record(
     }
     row = AuditEntry(**fields, hash=entry_hash(key, **fields))
     session.add(row)
+    _write_db_head(session, key, seq, row.hash, at)
     session.flush()
     return row

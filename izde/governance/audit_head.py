@@ -5,6 +5,9 @@ recorded after the last commit shows the truncation. The anchor is MAC'd with th
 rewritten to match a truncated chain by someone who cannot read the key, and it is written atomically
 (temporary file, then rename) so a crash never leaves half a file.
 
+The same head is also kept in the database (:func:`izde.governance.audit.read_db_head`), where a host-level
+rollback of this file cannot reach it, and in every export manifest, which the oversight body keeps.
+
 It protects a deployment whose writers share one file system; writers on several hosts need an external
 anchor (e.g. a write-once store), which this file can be copied to.
 """
@@ -13,39 +16,30 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import hmac
 import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from izde.config import Settings
-from izde.governance.audit import GENESIS
+from izde.governance.audit import HeadRecord, head_mac
 from izde.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
 HEAD_FILE = "audit.head"
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
-    seq: int
-    hash: str
+Head = HeadRecord
 
 
 def head_path(settings: Settings) -> Path:
     """Next to the audit key (HOME/secrets/audit.head by default): both belong in protected storage."""
     return settings.audit_key_path.parent / HEAD_FILE
-
-
-def _mac(key: bytes, seq: int, entry_hash: str) -> str:
-    return hmac.new(key, f"head:{seq}:{entry_hash}".encode(), hashlib.sha256).hexdigest()
 
 
 @contextlib.contextmanager
@@ -69,19 +63,30 @@ def _read_unchecked(path: Path) -> dict[str, object] | None:
 
 
 def store(path: Path, key: bytes, seq: int, entry_hash: str, prev_hash: str) -> None:
-    """Record ``seq``/``entry_hash`` as the head unless a newer one is recorded (a chain restart always wins)."""
+    """Record ``seq``/``entry_hash`` as the head unless a newer one is recorded. A chain that restarted lower
+    (its rows wiped) never moves the head back: the recorded head then shows the wipe."""
     with _locked(path):
         old = _read_unchecked(path)
         old_seq = old.get("seq") if old else None
-        if isinstance(old_seq, int) and old_seq >= seq and prev_hash != GENESIS:
+        if isinstance(old_seq, int) and old_seq >= seq:
             return
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"seq": seq, "hash": entry_hash, "mac": _mac(key, seq, entry_hash)}, f)
+            json.dump({"seq": seq, "hash": entry_hash, "mac": head_mac(key, seq, entry_hash)}, f)
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(path)
+
+
+def read_quietly(settings: Settings, key: bytes) -> Head | None:
+    """The recorded head for a new entry to follow, or None when it is missing or unreadable (verification
+    reports those; an ordinary action must not fail because of them)."""
+    try:
+        return read(head_path(settings), key)
+    except (ValueError, OSError) as e:
+        log.warning("the audit head anchor is unusable: %s", e)
+        return None
 
 
 def read(path: Path, key: bytes) -> Head | None:
@@ -94,7 +99,7 @@ def read(path: Path, key: bytes) -> Head | None:
     seq, entry_hash, mac = data.get("seq"), data.get("hash"), data.get("mac")
     if not (isinstance(seq, int) and isinstance(entry_hash, str) and isinstance(mac, str)):
         raise ValueError(f"the head anchor {path} lacks seq, hash or mac")
-    if not hmac.compare_digest(mac, _mac(key, seq, entry_hash)):
+    if not hmac.compare_digest(mac, head_mac(key, seq, entry_hash)):
         raise ValueError(f"the head anchor {path} does not match the audit key: it was rewritten")
     return Head(seq, entry_hash)
 

@@ -189,22 +189,24 @@ def verify(entries: Sequence[Entry], key: bytes) -> VerifyResult:
     return VerifyResult(not problems, len(rows), problems, rows[0].seq, last_row.seq, last_row.hash)
 
 
-def check_head(rows: Sequence[Entry], head_seq: int, head_hash: str) -> list[Problem]:
+def check_head(rows: Sequence[Entry], head_seq: int, head_hash: str, anchor: str = "the head anchor") -> list[Problem]:
     """Compare a chain with the head recorded after the newest commit: entries deleted from the end, or a
-    rewritten entry at the head, show here and nowhere else."""
+    rewritten entry at the head, show here and nowhere else. An empty chain after a recorded head is a wipe."""
     by_seq = {e.seq: e for e in rows}
     last = max(by_seq, default=0)
+    if not rows:
+        return [Problem(None, "deleted", f"the chain is empty but {anchor} records entry {head_seq}: it was wiped")]
     if head_seq > last:
         return [
             Problem(
                 last or None,
                 "deleted",
-                f"{_span(last + 1, head_seq)} at the end of the chain are missing (the head anchor records {head_seq})",
+                f"{_span(last + 1, head_seq)} at the end of the chain are missing ({anchor} records {head_seq})",
             )
         ]
     at = by_seq.get(head_seq)
     if at is None:
-        return [Problem(head_seq, "deleted", f"entry {head_seq}, recorded in the head anchor, is missing")]
+        return [Problem(head_seq, "deleted", f"entry {head_seq}, recorded in {anchor}, is missing")]
     if not hmac.compare_digest(at.hash, head_hash):
         # verify() reports a changed row by itself; an intact row under the head's seq is a newer entry
         # written after the newest entries were deleted.
@@ -212,7 +214,7 @@ def check_head(rows: Sequence[Entry], head_seq: int, head_hash: str) -> list[Pro
             Problem(
                 head_seq,
                 "deleted",
-                f"entry {head_seq} recorded by the head anchor was deleted and its seq reused by a later entry: "
+                f"entry {head_seq} recorded by {anchor} was deleted and its seq reused by a later entry: "
                 "newest entries were removed at the end of the chain",
             )
         ]
@@ -229,16 +231,20 @@ class Witness:
 
 
 def read_witness(text: str, source: str) -> Witness:
-    """A witness from an export manifest (its last entry) or from ``{"seq": N, "hash": "..."}``."""
+    """A witness from an export manifest (the chain's head at export, else its last exported entry) or from
+    ``{"seq": N, "hash": "..."}``."""
     try:
         data = json.loads(text)
     except ValueError:
         raise ValueError(f"{source} is not JSON: give the manifest written by 'izde audit export'") from None
     if not isinstance(data, dict):
         raise ValueError(f"{source} is not a JSON object")
-    seq, entry = (
-        (data.get("last_seq"), data.get("last_hash")) if "last_seq" in data else (data.get("seq"), data.get("hash"))
-    )
+    if data.get("head_seq") is not None:
+        seq, entry = data.get("head_seq"), data.get("head_hash")
+    elif "last_seq" in data:
+        seq, entry = data.get("last_seq"), data.get("last_hash")
+    else:
+        seq, entry = data.get("seq"), data.get("hash")
     if not (isinstance(seq, int) and seq > 0 and isinstance(entry, str) and len(entry) == 64):
         raise ValueError(f"{source} holds no entry position and hash (an empty export witnesses nothing)")
     return Witness(seq, entry, source)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
 from izde.governance import audit_head
-from izde.governance.audit import Entry
+from izde.governance.audit import Entry, read_db_head
 from izde.governance.audit_verify import Problem, VerifyResult, Witness, check_head, check_witness, verify
 from izde.governance.roles import Action
 from izde.service.core import Core
@@ -42,6 +42,10 @@ class ExportManifest:
     last_hash: str | None
     links_ok: bool  # each exported entry names the previous exported entry's hash (checkable without the key)
     chain: VerifyResult  # the whole chain, verified with the key at export time
+    # The chain's head (newest entry) at export time: kept by the oversight body, out of reach of a host-level
+    # rollback of the database and the head file, it shows when the chain later ends before it.
+    head_seq: int | None = None
+    head_hash: str | None = None
 
 
 def entries(session: Session, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
@@ -92,11 +96,22 @@ class AuditService(Core):
                 extra.append(Problem(None, "anchor", str(e)))
             if anchor is None and not extra:
                 extra.append(Problem(None, "anchor", f"there is no head anchor at {path}; was it deleted?"))
+        db_head = None
         with self.db.session(readonly=True) as session:
+            if head:
+                try:
+                    db_head = read_db_head(session, self.audit_key)
+                except ValueError as e:
+                    extra.append(Problem(None, "anchor", str(e)))
             rows = entries(session)
         result = verify(rows, self.audit_key)
         if anchor is not None:
             extra += check_head(rows, anchor.seq, anchor.hash)
+        if db_head is not None:
+            extra += check_head(rows, db_head.seq, db_head.hash, "the database's head record")
+        elif head and rows and not any(p.kind == "anchor" for p in extra):
+            extra.append(Problem(None, "anchor", "the database holds no audit head record; was it deleted?"))
+        extra = _distinct(extra)
         for w in witnesses:
             extra += check_witness(rows, w)
         if extra:
@@ -127,6 +142,10 @@ class AuditService(Core):
             raise InvalidInput(f"the folder {out.parent} does not exist")
         with self.db.session(readonly=True) as session:
             chain = entries(session)
+            try:
+                db_head = read_db_head(session, self.audit_key)
+            except ValueError:
+                db_head = None  # reported by the verification below (chain_ok) and by 'verify --head'
         selected = [e for e in chain if (since is None or e.at >= since) and (until is None or e.at < until)]
         result = verify(chain, self.audit_key)
         links_ok = all(b.prev_hash == a.hash for a, b in itertools.pairwise(selected))
@@ -148,6 +167,8 @@ class AuditService(Core):
             last.hash if last else None,
             links_ok,
             result,
+            db_head.seq if db_head else (chain[-1].seq if chain else None),
+            db_head.hash if db_head else (chain[-1].hash if chain else None),
         )
         _write_private(manifest_path(out), [json.dumps(manifest_dict(manifest), indent=2, ensure_ascii=False) + "\n"])
         with self.db.session() as session:
@@ -165,6 +186,17 @@ class AuditService(Core):
                 to=out.name,
             )
         return manifest
+
+
+def _distinct(problems: list[Problem]) -> list[Problem]:
+    """The head file and the database's head usually see the same truncation: report it once."""
+    seen: set[tuple[int | None, str]] = set()
+    out = []
+    for p in problems:
+        if (p.seq, p.kind) not in seen:
+            seen.add((p.seq, p.kind))
+            out.append(p)
+    return out
 
 
 def manifest_dict(m: ExportManifest) -> dict[str, Any]:

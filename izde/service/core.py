@@ -107,7 +107,8 @@ class Core:
         **details: Any,
     ) -> None:
         who = actor or self.actor or "anonymous"
-        row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, **details)
+        floor = audit_head.read_quietly(self.settings, self.audit_key)  # never restart below the head file
+        row = audit_chain.record(session, self.audit_key, who, action, subject_type, subject_id, floor=floor, **details)
         # The head anchor moves only after the commit, so a rolled-back entry never becomes the head.
         audit_head.anchor_after_commit(session, self.settings, self.audit_key, row)
 

@@ -263,11 +263,14 @@ class AlertReview(Base):
     """One person's decision on an alert: confirm, reject, or the outcome after engagement."""
 
     __tablename__ = "alert_reviews"
+    # One review and one outcome per person and alert: a repeated or racing request cannot count twice.
+    __table_args__ = (UniqueConstraint("alert_id", "user_id", "stage", name="uq_alert_reviews_alert_user_stage"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(String(32))
     decision: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(10), default="review")  # review (confirm/reject) or outcome
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -286,6 +289,21 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The newest audit entry's seq and hash, MAC'd with the audit key and written in the entry's own transaction.
+
+    A separate row (always id 1) so that deleting the newest ``audit_log`` rows, or all of them, leaves a head
+    the shorter chain no longer reaches; new entries continue after it instead of restarting the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SettingChange(Base):

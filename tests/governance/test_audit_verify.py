@@ -239,8 +239,8 @@ def rewrite_with_the_key(svc: Izde, seq: int, details: dict[str, object]) -> Non
     """What someone holding the audit key and the host can do: change an entry, recompute every hash after it."""
     from sqlalchemy import update
 
-    from izde.governance.audit import canonical, entry_hash
-    from izde.store.models import AuditEntry
+    from izde.governance.audit import canonical, entry_hash, head_mac
+    from izde.store.models import AuditEntry, AuditHead
 
     with svc.db.session(readonly=True) as s:
         rows = entries(s)
@@ -263,6 +263,8 @@ def rewrite_with_the_key(svc: Izde, seq: int, details: dict[str, object]) -> Non
                 update(AuditEntry).where(AuditEntry.seq == e.seq).values(details=text, prev_hash=prev, hash=new)
             )
             prev = new
+            # ...and the head the database records, which the key signs as well.
+            conn.execute(update(AuditHead).values(hash=prev, mac=head_mac(svc.audit_key, e.seq, prev)))
     with svc.db.session(readonly=True) as s:  # and move the head anchor file along, with the same key
         path = audit_head.head_path(svc.settings)
         path.unlink()
