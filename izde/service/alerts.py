@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from izde.errors import InvalidInput, NotFound
+from izde.errors import Conflict, InvalidInput, NotFound
 from izde.governance.review import AlertState, Decision, PriorReview, next_state
 from izde.governance.roles import Action, Role
 from izde.service.core import Core
@@ -122,20 +123,37 @@ class AlertService(Core):
         """Confirm or reject a pending alert, or record the outcome of a confirmed one."""
         actor = self.require(Action.ALERT_REVIEW)
         decision = Decision(decision)
+        try:
+            alert_id = self._record_review(ref, actor.user_id, decision, note)
+        except IntegrityError:
+            # The unique (alert, user, stage) key: a second review by the same person that raced past the lock.
+            raise Conflict(
+                "you already reviewed this alert", "the second review must come from another operator"
+            ) from None
+        # The reviewer saw the evidence to decide; the review entry records that, not a second "view" entry.
+        return self._alert_view_unchecked(alert_id)
+
+    def _record_review(self, ref: str, user_id: str, decision: Decision, note: str | None) -> str:
         with self.db.session() as session:
-            a = alert_store.get_alert(session, ref)
+            # Locked until the review commits, so a racing review waits and then decides on this one's result
+            # (SQLite transactions already take the write lock at their start).
+            a = alert_store.lock_alert(session, alert_store.get_alert(session, ref).id)
             prior = [
                 PriorReview(r.user_id, Decision(r.decision))
                 for r in session.scalars(select(AlertReview).where(AlertReview.alert_id == a.id))
             ]
-            new = next_state(AlertState(a.status), prior, actor.user_id, decision)
+            new = next_state(AlertState(a.status), prior, user_id, decision)
             session.add(
                 AlertReview(
-                    alert_id=a.id, user_id=actor.user_id, decision=decision.value, note=note, at=datetime.now(UTC)
+                    alert_id=a.id,
+                    user_id=user_id,
+                    decision=decision.value,
+                    stage="outcome" if decision in (Decision.OUTCOME_TRUE, Decision.OUTCOME_FALSE) else "review",
+                    note=note,
+                    at=datetime.now(UTC),
                 )
             )
             old, a.status = a.status, new.value
             self.audit(session, "alert.review", "alert", a.id, decision=decision.value, before=old, after=new.value)
             alert_id = a.id
-        # The reviewer saw the evidence to decide; the review entry records that, not a second "view" entry.
-        return self._alert_view_unchecked(alert_id)
+        return alert_id

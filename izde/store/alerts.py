@@ -26,6 +26,12 @@ def describe(alert: Alert) -> str:
     return f"{alert.id} {alert.camera} {alert.created_at.isoformat(timespec='seconds')} person {alert.person_id}"
 
 
+def lock_alert(session: Session, alert_id: str) -> Alert:
+    """The alert, re-read and row-locked (SELECT ... FOR UPDATE on PostgreSQL) for the rest of the transaction."""
+    q = select(Alert).where(Alert.id == alert_id).with_for_update().execution_options(populate_existing=True)
+    return session.execute(q).scalar_one()
+
+
 def add_alert(
     session: Session,
     stage: Stage,
