@@ -163,6 +163,14 @@ class SecuritySettings(_Strict):
     login_window_s: float = Field(
         300.0, gt=0, description="How long a failed login counts, and so the longest pause after too many."
     )
+    max_image_pixels: int = Field(
+        40_000_000,
+        ge=10_000,
+        description=(
+            "Largest image or video frame (width x height) read: photos, uploads, folders and video frames declaring "
+            "more are refused from their header, before decoding (a small file can declare gigabytes of pixels)."
+        ),
+    )
 
 
 class WebhookTarget(_Strict):

@@ -31,6 +31,10 @@ class ImageError(InvalidInput):
     """A file is not a readable image."""
 
 
+class ImageTooLarge(ImageError):
+    """An image declares more pixels than the configured limit; refused from its header, before decoding."""
+
+
 class EnrolmentRejected(InvalidInput):
     """A reference photo fails the enrolment quality gate; nothing was stored."""
 

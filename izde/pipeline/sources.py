@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from izde.errors import ImageError, SourceError
-from izde.vision.images import decode_image
+from izde.vision.images import DEFAULT_MAX_PIXELS, decode_image, too_many_pixels
 from izde.vision.types import Frame
 
 log = logging.getLogger(__name__)
@@ -105,11 +105,20 @@ def _open_capture(location: str | int, timeout_ms: int = 10_000) -> Any:
     return cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
 
 
+def _check_frame_size(cap: Any, spec: SourceSpec, max_pixels: int) -> None:
+    """Refuse a video whose declared frame size exceeds the pixel limit before any frame is decoded."""
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    error = too_many_pixels(width, height, max_pixels, f"each frame of {spec.location}")
+    if error is not None:
+        cap.release()
+        raise SourceError(error.message, error.hint)
+
+
 class FileSource:
     live = False
     continuous = True
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.spec = spec
         self.stats = SourceStats()
         self._cap = _open_capture(spec.location)
@@ -118,6 +127,7 @@ class FileSource:
                 f"cannot read video file {spec.location}: not a video, damaged, or an unsupported codec",
                 "check the file plays, or convert it to H.264 MP4",
             )
+        _check_frame_size(self._cap, spec, max_pixels)
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else 25.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -159,9 +169,10 @@ class FolderSource:
     live = False
     continuous = False
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.spec = spec
         self.stats = SourceStats()
+        self.max_pixels = max_pixels
         self.paths = sorted(p for p in Path(spec.location).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.paths:
             raise SourceError(f"folder {spec.location} holds no image files", "expected .jpg, .png, ... files")
@@ -173,7 +184,7 @@ class FolderSource:
                 return
             self.stats.frames_read += 1
             try:
-                image = decode_image(path.read_bytes(), path.name)
+                image = decode_image(path.read_bytes(), path.name, self.max_pixels)
             except (ImageError, OSError) as e:
                 failed += 1
                 log.warning("skipping %s: %s", path.name, e)
@@ -198,6 +209,7 @@ class LiveSource:
         backoff_s: float = 1.0,
         queue_size: int = 2,
         timeout_ms: int = 10_000,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.spec = spec
         self.stats = SourceStats()
@@ -207,6 +219,7 @@ class LiveSource:
         self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=queue_size)
         self._location: str | int = int(spec.location) if spec.kind is SourceKind.WEBCAM else spec.location
         self._cap = self._connect(first=True)
+        _check_frame_size(self._cap, spec, max_pixels)
 
     def _connect(self, first: bool = False) -> Any:
         delay = self.backoff_s
@@ -298,9 +311,11 @@ class LiveSource:
 Source = FileSource | FolderSource | LiveSource
 
 
-def open_source(spec: SourceSpec, retries: int = 5, backoff_s: float = 1.0) -> Source:
+def open_source(
+    spec: SourceSpec, retries: int = 5, backoff_s: float = 1.0, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Source:
     if spec.kind is SourceKind.FILE:
-        return FileSource(spec)
+        return FileSource(spec, max_pixels)
     if spec.kind is SourceKind.FOLDER:
-        return FolderSource(spec)
-    return LiveSource(spec, retries=retries, backoff_s=backoff_s)
+        return FolderSource(spec, max_pixels)
+    return LiveSource(spec, retries=retries, backoff_s=backoff_s, max_pixels=max_pixels)

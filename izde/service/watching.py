@@ -110,7 +110,12 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
             raise PermissionDenied(f"watching {camera} is not authorised: {decision.reason}")
 
         self._apply_retention(as_system=True)
-        src = open_source(spec, self.settings.pipeline.stream_retries, self.settings.pipeline.stream_backoff_s)
+        src = open_source(
+            spec,
+            self.settings.pipeline.stream_retries,
+            self.settings.pipeline.stream_backoff_s,
+            self.settings.security.max_image_pixels,
+        )
         gallery, wl_hash = self._gallery(scope.persons)
         threshold = self.threshold()
         with self.db.session() as session:

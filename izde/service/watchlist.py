@@ -33,7 +33,7 @@ class WatchlistService(Core):
         """Every photo through the quality gate before anything is stored: one refusal stores nothing."""
         out = []
         for spec in photos:
-            image, data = read_image_file(Path(spec.path))
+            image, data = read_image_file(Path(spec.path), self.settings.security.max_image_pixels)
             ref = reference_face(image, Path(spec.path).name, self.stack, self.settings.enrolment, spec.face)
             ext = Path(spec.path).suffix.lower().lstrip(".")
             out.append(

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from izde.errors import Conflict, ImageError, InvalidInput, IzdeError, NotFound, SourceError
+from izde.errors import Conflict, ImageError, ImageTooLarge, InvalidInput, IzdeError, NotFound, SourceError
 from izde.governance.login_limit import TooManyFailedLogins
 from izde.governance.roles import PermissionDenied
 from izde.governance.users import AuthenticationFailed
@@ -39,6 +39,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (ImageTooLarge, 413),
     (UnsupportedMediaType, 415),
     (ImageError, 415),
     (InvalidInput, 422),

@@ -32,7 +32,8 @@ async def _photos(
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"at most {MAX_PHOTOS} photos at a time")
     limit = service.settings.web.max_upload_bytes
-    return [await read_image(p, limit) for p in photos]
+    max_pixels = service.settings.security.max_image_pixels
+    return [await read_image(p, limit, max_pixels) for p in photos]
 
 
 def _specs(paths: list[object], provenance: str, capture_date: date | None) -> list[PhotoSpec]:

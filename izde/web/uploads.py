@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from izde.vision.images import check_pixels
 from izde.web.errors import PayloadTooLarge, UnsupportedMediaType, error_response
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -32,7 +33,9 @@ def image_kind(data: bytes) -> str | None:
     return None
 
 
-async def read_image(upload: UploadFile, limit: int) -> tuple[bytes, str]:
+async def read_image(upload: UploadFile, limit: int, max_pixels: int) -> tuple[bytes, str]:
+    """The upload's bytes and format; too large (in bytes, or in pixels by its header) or not an image: refused
+    before it is staged or decoded."""
     data = await upload.read(limit + 1)
     name = upload.filename or "upload"
     if len(data) > limit:
@@ -40,6 +43,7 @@ async def read_image(upload: UploadFile, limit: int) -> tuple[bytes, str]:
     kind = image_kind(data)
     if kind is None:
         raise UnsupportedMediaType(f"{name} is not an image", "send a JPEG, PNG, WebP, BMP or TIFF photo")
+    check_pixels(data, name, max_pixels)  # ImageTooLarge is a 413, an unreadable header a 415
     return data, kind
 
 
