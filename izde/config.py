@@ -173,6 +173,32 @@ class SecuritySettings(_Strict):
     )
 
 
+class CameraSettings(_Strict):
+    """Which sources cameras may read (checked when a camera is registered and when a session starts)."""
+
+    media_folders: tuple[Path, ...] = Field(
+        (),
+        description=(
+            "Folders recorded footage and image folders must be inside. Empty: anywhere outside the data directory "
+            "and the system's folders; set it in production."
+        ),
+    )
+    allow_private_hosts: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Stream hosts (names, addresses or networks such as 127.0.0.0/8) allowed although they are loopback, "
+            "link-local or reserved addresses; such hosts are refused otherwise."
+        ),
+    )
+    registered_only: bool = Field(
+        True,
+        description=(
+            "Sessions read only registered cameras, from the source an administrator registered ('izde cameras "
+            "add'). Turn off only for trying izde out on local files."
+        ),
+    )
+
+
 class WebhookTarget(_Strict):
     url: str = Field(pattern=r"^https?://", description="Where alert notifications are POSTed (JSON).")
     secret_file: Path = Field(
@@ -201,9 +227,29 @@ class WebSettings(_Strict):
         ),
     )
     webhooks: tuple[WebhookTarget, ...] = Field((), description="Receivers notified of every new alert.")
+    allow_http_webhook_hosts: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Webhook hosts that may be reached over plain http:// (e.g. a receiver on 127.0.0.1); every other "
+            "webhook URL must be https://, since deliveries are signed but not encrypted."
+        ),
+    )
     webhook_timeout_s: float = Field(5.0, gt=0, description="Time a receiver has to answer one delivery.")
     webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles on each failed attempt.")
     webhook_max_backoff_s: float = Field(300.0, gt=0, description="Longest delay between two retries.")
+
+    @model_validator(mode="after")
+    def _https_webhooks(self) -> WebSettings:
+        from urllib.parse import urlsplit
+
+        for hook in self.webhooks:
+            parts = urlsplit(hook.url)
+            if parts.scheme == "http" and (parts.hostname or "") not in self.allow_http_webhook_hosts:
+                raise ValueError(
+                    f"webhook {parts.scheme}://{parts.hostname}... must use https:// (or list its host in "
+                    "web.allow_http_webhook_hosts)"
+                )
+        return self
 
 
 def default_home() -> Path:
@@ -225,6 +271,7 @@ class Settings(BaseSettings):
     enrolment: EnrolmentSettings = EnrolmentSettings()
     retention: RetentionSettings = RetentionSettings()
     security: SecuritySettings = SecuritySettings()
+    cameras: CameraSettings = CameraSettings()
     web: WebSettings = WebSettings()
 
     @model_validator(mode="before")

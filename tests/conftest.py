@@ -13,6 +13,11 @@ DATA = Path(os.environ.get("IZDE_DATA", Path(__file__).resolve().parents[1].pare
 HAMILTON = DATA / "video" / "hamilton"
 CROWD = DATA / "video" / "crowd"
 LFW = DATA / "lfw-devtrain"
+TEST_ALLOWANCES = {
+    "IZDE_CAMERAS__REGISTERED_ONLY": "false",
+    "IZDE_CAMERAS__ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]',
+    "IZDE_WEB__ALLOW_HTTP_WEBHOOK_HOSTS": '["127.0.0.1"]',
+}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,6 +39,10 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("IZDE_HOME", str(home))
     monkeypatch.setenv("IZDE_SECURITY__TOKEN_FILE", str(home.parent / f"{home.name}-token"))
+    # Most tests watch ad-hoc files under a camera label and stand up receivers and streams on 127.0.0.1; the
+    # source and webhook policies themselves are tested in tests/security with these defaults restored.
+    for key, value in TEST_ALLOWANCES.items():
+        monkeypatch.setenv(key, value)
     return home
 
 

@@ -53,6 +53,7 @@ def demo(
                 ("demo-operator", Role.OPERATOR),
             ):
                 izde.add_user(name, password, frozenset({role}), "Demo Police", None)
+            izde.add_camera("stage-1", str(video), "the sample recording")
 
             izde.login("demo-curator", password)
             person = izde.propose(

@@ -13,6 +13,7 @@ from izde.cli import (
     authorisation,
     bench,
     bench_eval,
+    cameras,
     demo,
     models,
     purge,
@@ -61,6 +62,7 @@ app.command("login")(account.login)
 app.command("logout")(account.logout)
 app.command("whoami")(account.whoami)
 app.add_typer(users.app, name="users")
+app.add_typer(cameras.app, name="cameras")
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(authorisation.app, name="auth")
 app.add_typer(alerts.app, name="alerts")

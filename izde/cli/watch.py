@@ -16,12 +16,12 @@ from izde.pipeline.watcher import WatchCounters
 from izde.vision.types import Frame
 
 
-def _frame_total(source: str) -> int | None:
+def _frame_total(source: str | None) -> int | None:
     from pathlib import Path
 
     import cv2
 
-    if not Path(source).is_file():
+    if not source or not Path(source).is_file():
         return None
     cap = cv2.VideoCapture(source)
     try:
@@ -37,8 +37,10 @@ def _recorded_at(value: str | None) -> datetime | None:
 
 def watch(
     ctx: typer.Context,
-    source: str = typer.Argument(..., help="Video file, folder of images, rtsp:// or http(s):// URL, or webcam index."),
-    camera: str = typer.Option(..., "--camera", "-c", help="Name of the camera this source comes from."),
+    source: str | None = typer.Argument(
+        None, help="The camera's registered source (video file, image folder, stream URL, webcam); may be left out."
+    ),
+    camera: str = typer.Option(..., "--camera", "-c", help="Name of the registered camera to read."),
     authorisation: str = typer.Option(
         ..., "--authorisation", "-a", help="Id (or prefix) of the authorisation this session runs under."
     ),

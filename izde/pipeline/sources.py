@@ -29,7 +29,8 @@ from izde.vision.types import Frame
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-_URL = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", re.IGNORECASE)
+# Any scheme counts as a URL here, so that the source policy refuses the ones that are not cameras by name.
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 class SourceKind(enum.StrEnum):
@@ -66,6 +67,8 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec(SourceKind.FOLDER, str(path))
     if path.is_file():
         return SourceSpec(SourceKind.FILE, str(path))
+    if path.exists():
+        raise SourceError(f"source {text} is not a regular file or folder (a device, pipe or socket)")
     raise SourceError(f"source {text} does not exist", "check the path, or give a stream URL or webcam index")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from izde.errors import Conflict, InvalidInput, SourceError
 from izde.governance.roles import Action
+from izde.governance.sources import SourcePolicy, SourceRefused, check_source
 from izde.pipeline.sources import parse_source
 from izde.service.core import Core
 from izde.store import runs as run_store
@@ -80,6 +81,7 @@ class CameraService(Core):
         if not name or len(name) > 100:
             raise InvalidInput("a camera needs a name of 1 to 100 characters")
         spec = parse_source(source)  # refuses a missing file or folder now rather than at the first session
+        check_source(spec.kind.value, spec.location, SourcePolicy.of(self.settings))
         assert self.actor is not None
         try:
             with self.db.session() as session:
@@ -108,6 +110,29 @@ class CameraService(Core):
         """Where a session reads the camera from; for the watch service, which checks the permission."""
         with self.db.session(readonly=True) as session:
             return _find_camera(session, name).source
+
+    def _session_source(self, camera: str, source: str | None) -> str:
+        """The source a session on ``camera`` reads: the registered one (a camera is more than a label, so a
+        different source under its name is refused); an unregistered camera's only while
+        ``cameras.registered_only`` is off. Either way the source policy applies."""
+        with self.db.session(readonly=True) as session:
+            registered = session.scalar(select(Camera.source).where(Camera.name == camera.strip()))
+        if registered is not None:
+            if source and parse_source(source).location != registered:
+                raise SourceRefused(
+                    f"camera {camera} is registered with another source",
+                    "leave the source out to read the registered one, or register a camera for this source",
+                )
+            chosen = registered
+        elif self.settings.cameras.registered_only:
+            raise not_found("camera", camera, "an administrator registers cameras ('izde cameras add NAME SOURCE')")
+        elif not source:
+            raise InvalidInput("a source is required for an unregistered camera")
+        else:
+            chosen = source
+        spec = parse_source(chosen)
+        check_source(spec.kind.value, spec.location, SourcePolicy.of(self.settings))
+        return chosen
 
     def runs(self, camera: str | None = None, limit: int = 50) -> list[RunView]:
         """Watch runs with their counters (aggregates only: no faces, no persons)."""

@@ -73,7 +73,7 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
 
     def watch(
         self,
-        source: str,
+        source: str | None,
         camera: str,
         authorisation: str,
         *,
@@ -88,7 +88,8 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         camera = camera.strip()
         if not camera:
             raise InvalidInput("a camera name is required", "pass --camera NAME")
-        spec = parse_source(source)
+        self.require(Action.WATCH_RECORDED)  # before the camera lookup, so other roles learn nothing of cameras
+        spec = parse_source(self._session_source(camera, source))
         live = spec.kind.live
         actor = self.require(Action.WATCH_LIVE if live else Action.WATCH_RECORDED)
         now = datetime.now(UTC)

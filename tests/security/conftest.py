@@ -10,9 +10,17 @@ import pytest
 from izde.api import Izde
 from izde.config import Settings
 from izde.governance.roles import Role
+from tests.conftest import TEST_ALLOWANCES
 from tests.store.conftest import BACKENDS, _empty_pg_tables, fresh_pg_database
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _production_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attacks are tried against the defaults, without the allowances the other tests run with."""
+    for key in TEST_ALLOWANCES:
+        monkeypatch.delenv(key, raising=False)
 
 
 @pytest.fixture(scope="module")
