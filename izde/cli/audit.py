@@ -10,6 +10,7 @@ import typer
 from izde.cli.alerts import parse_time
 from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.errors import InvalidInput
+from izde.governance.admins import PRIVILEGED_ALERT
 from izde.governance.audit_verify import BROKEN_EXIT, Witness, read_witness
 from izde.service.audit import manifest_dict, manifest_path
 
@@ -74,6 +75,26 @@ def export(
         )
     if not m.chain.ok:
         raise typer.Exit(BROKEN_EXIT)
+
+
+@app.command("alerts")
+def alerts(
+    ctx: typer.Context,
+    limit: int = typer.Option(100, min=1, max=1000, help="Newest entries to show."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per entry."),
+) -> None:
+    """Privileged account changes for the auditors to review: new administrators and passwords of other users
+    reset by an administrator (who could then log in as them)."""
+    with user_errors(), open_izde(ctx) as izde:
+        rows = izde.audit_log(action=PRIVILEGED_ALERT, limit=limit)
+    for e in rows:
+        if as_json:
+            print_json({**asdict(e), "at": e.at.isoformat()})
+        else:
+            d = e.details
+            err_console.print(f"{e.at:%Y-%m-%d %H:%M} {e.actor}: {d.get('reason')} ({d.get('username')}, seq {e.seq})")
+    if not rows and not as_json:
+        err_console.print("no privileged account changes")
 
 
 def _read_witness(path: Path) -> Witness:

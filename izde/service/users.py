@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from izde.errors import Conflict
 from izde.governance import users
-from izde.governance.admins import Account, check_change
+from izde.governance.admins import PRIVILEGED_ALERT, Account, check_change, check_roles, privileged
 from izde.governance.roles import Action, Role
 from izde.service.core import Core
 from izde.store import accounts
@@ -52,7 +52,8 @@ class UserService(Core):
     def add_user(
         self, username: str, password: str, roles: frozenset[Role], organisation: str, law_enforcement: bool | None
     ) -> UserView:
-        self.require(Action.USER_ADMIN)
+        actor = self.require(Action.USER_ADMIN)
+        check_roles(roles)
         with self.db.session() as session:
             org = users.get_or_create_organisation(session, organisation, law_enforcement)
             user = users.create_user(session, username, password, roles, org)
@@ -65,6 +66,7 @@ class UserService(Core):
                 roles=sorted(r.value for r in roles),
                 organisation=org.name,
             )
+            self._alert_if_privileged(session, privileged(actor.user_id, None, _account(user)), "user.add", user)
             user_id = user.id
         return self._view_of(user_id)
 
@@ -130,8 +132,16 @@ class UserService(Core):
             details = change(user, session)
             check_change(actor.user_id, before, _account(user), admins)
             self.audit(session, action, "user", user.id, username=user.username, **details)
+            reason = privileged(actor.user_id, before, _account(user), password_reset=action == "user.password_reset")
+            self._alert_if_privileged(session, reason, action, user)
             user_id = user.id
         return self._view_of(user_id)
+
+    def _alert_if_privileged(self, session: Session, reason: str | None, action: str, user: User) -> None:
+        """A change by which an administrator could act as someone else: in the same transaction, an entry the
+        auditors review (``izde audit alerts``)."""
+        if reason is not None:
+            self.audit(session, PRIVILEGED_ALERT, "user", user.id, reason=reason, change=action, username=user.username)
 
     def _view_of(self, user_id: str) -> UserView:
         with self.db.session(readonly=True) as session:
