@@ -9,6 +9,11 @@ class IzdeError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        from izde.redact import redact
+
+        # Messages reach API responses, the terminal and logs: a camera URL's password must never be in them.
+        message = redact(message)
+        hint = redact(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint

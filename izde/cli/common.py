@@ -18,6 +18,7 @@ from rich.console import Console
 
 from izde.config import Settings, load_settings
 from izde.errors import IzdeError
+from izde.redact import install_log_redaction
 
 if TYPE_CHECKING:
     from izde.api import Izde
@@ -88,6 +89,7 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_log_redaction()
     if not verbose:
         # Schema upgrades are routine; say nothing about them unless asked.
         logging.getLogger("alembic").setLevel(logging.WARNING)

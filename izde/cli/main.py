@@ -29,6 +29,7 @@ from izde.cli import (
 from izde.cli import eval as eval_cli
 from izde.cli.common import GlobalOptions, print_json, settings, setup_logging, user_errors
 from izde.eval.bench_inference import bench_inference
+from izde.redact import redact_tree
 
 app = typer.Typer(
     name="izde",
@@ -87,9 +88,9 @@ app.add_typer(config_app, name="config")
 
 @config_app.command("show")
 def config_show(ctx: typer.Context) -> None:
-    """Print the settings in force (defaults, config file, IZDE_* environment) as JSON."""
+    """Print the settings in force (defaults, config file, IZDE_* environment) as JSON, credentials masked."""
     with user_errors():
-        print_json(settings(ctx).model_dump(mode="json"))
+        print_json(redact_tree(settings(ctx).model_dump(mode="json")))
 
 
 app.add_typer(models.app, name="models")

@@ -121,7 +121,8 @@ def check_url(location: str, policy: SourcePolicy, resolve: Resolver = _addresse
         raise SourceRefused("the stream URL is malformed") from None
     if parts.scheme.lower() not in CAMERA_SCHEMES:
         raise SourceRefused(
-            f"the scheme {parts.scheme}:// is not a camera stream", "use rtsp://, rtsps://, http:// or https://"
+            f"{location}: the scheme {parts.scheme}:// is not a camera stream",
+            "use rtsp://, rtsps://, http:// or https://",
         )
     if not host:
         raise SourceRefused("the stream URL names no host")
@@ -133,8 +134,9 @@ def check_url(location: str, policy: SourcePolicy, resolve: Resolver = _addresse
         addresses = ["127.0.0.1"] if host == "localhost" or host.endswith(".localhost") else resolve(host)
     for a in addresses:
         if _not_a_camera(a) and not _allowed(a, policy.allow_private_hosts):
+            # The message names the URL for the administrator; IzdeError masks its credentials.
             raise SourceRefused(
-                f"the stream host {host} is a loopback, link-local or reserved address ({a})",
+                f"{location}: the host {host} is a loopback, link-local or reserved address ({a})",
                 "cameras on such addresses must be listed in cameras.allow_private_hosts",
             )
 

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from izde.errors import ImageError, SourceError
+from izde.redact import redact
 from izde.vision.images import DEFAULT_MAX_PIXELS, decode_image, too_many_pixels
 from izde.vision.types import Frame
 
@@ -49,8 +50,13 @@ class SourceSpec:
     kind: SourceKind
     location: str
 
+    @property
+    def shown(self) -> str:
+        """The location as messages and logs show it: without credentials."""
+        return redact(self.location)
+
     def __str__(self) -> str:
-        return self.location
+        return self.shown
 
 
 def parse_source(text: str) -> SourceSpec:
@@ -111,7 +117,7 @@ def _open_capture(location: str | int, timeout_ms: int = 10_000) -> Any:
 def _check_frame_size(cap: Any, spec: SourceSpec, max_pixels: int) -> None:
     """Refuse a video whose declared frame size exceeds the pixel limit before any frame is decoded."""
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
-    error = too_many_pixels(width, height, max_pixels, f"each frame of {spec.location}")
+    error = too_many_pixels(width, height, max_pixels, f"each frame of {spec.shown}")
     if error is not None:
         cap.release()
         raise SourceError(error.message, error.hint)
@@ -236,7 +242,7 @@ class LiveSource:
                 log.warning(
                     "%s %s unreachable; retrying in %.1f s (attempt %d of %d)",
                     self.spec.kind.value,
-                    self.spec.location,
+                    self.spec.shown,
                     delay,
                     attempt,
                     attempts - 1,
@@ -245,7 +251,7 @@ class LiveSource:
                 delay *= 2
         what = "cannot open" if first else "lost and could not reconnect to"
         raise SourceError(
-            f"{what} {self.spec.kind.value} {self.spec.location} after {attempts} attempts",
+            f"{what} {self.spec.kind.value} {self.spec.shown} after {attempts} attempts",
             "check the URL, credentials, network route and that the camera is on",
         )
 
@@ -259,7 +265,7 @@ class LiveSource:
                 if not cap.grab():
                     cap.release()
                     self.stats.reconnects += 1
-                    log.warning("%s %s dropped; reconnecting", self.spec.kind.value, self.spec.location)
+                    log.warning("%s %s dropped; reconnecting", self.spec.kind.value, self.spec.shown)
                     try:
                         cap = self._connect()
                     except SourceError as e:

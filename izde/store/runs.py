@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from izde.errors import InvalidInput
+from izde.redact import redact
 from izde.store.lookup import by_id_or_prefix, not_found
 from izde.store.models import WatchRun, utcnow
 
@@ -109,7 +110,7 @@ def finish_run(
     if counters is not None:
         _apply(run, counters)
     run.status = str(final)
-    run.error = error
+    run.error = redact(error) if error else None  # shown to people later: never a camera's password
     run.ended_at = utcnow()
     session.flush()
     return run

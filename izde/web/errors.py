@@ -15,6 +15,7 @@ from izde.errors import Conflict, ImageError, ImageTooLarge, InvalidInput, IzdeE
 from izde.governance.login_limit import TooManyFailedLogins
 from izde.governance.roles import PermissionDenied
 from izde.governance.users import AuthenticationFailed
+from izde.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def status_of(e: Exception) -> int:
 
 
 def error_response(status: int, message: str, hint: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "hint": hint}, status_code=status)
+    # Most messages come from IzdeError, already redacted; this also covers framework and HTTP errors.
+    return JSONResponse({"error": redact(message), "hint": redact(hint) if hint else hint}, status_code=status)
 
 
 def _is_page(request: Request) -> bool:
