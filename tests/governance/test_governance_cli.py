@@ -38,8 +38,8 @@ def test_audit_verify_head_finds_truncation(deployment: Deployment) -> None:
     r = deployment.run("auditor", "audit", "verify", "--head", "--json")
     assert r.exit_code == 6
     (problem,) = json.loads(r.stdout)["problems"]
-    # The verification in between reused the deleted seq; the anchor still tells.
-    assert problem["kind"] == "deleted" and "at the end" in problem["message"]
+    # The verification in between continued after the recorded head, so the deleted entry is a gap in the chain.
+    assert problem["kind"] == "deleted" and "missing" in problem["message"]
 
 
 def test_audit_export(deployment: Deployment, tmp_path: Path) -> None:
