@@ -220,3 +220,32 @@ def report_cmd(
         print_json(result)
     else:
         err_console.print(f"report written to [bold]{out / 'README.md'}[/]")
+
+
+@app.command("fusion")
+def fusion_cmd(
+    data: Path | None = DataOpt,
+    gallery_size: list[int] | None = typer.Option(None, "--gallery-size", "-g", min=1, help="Gallery sizes."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the figures to this JSON file."),
+    cost: bool = typer.Option(True, "--cost/--no-cost", help="Also time each network per face on this machine."),
+    workers: int = WorkersOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """dlib's descriptor alone, FaceRes alone and both fused: LFW verification and 1:N FNIR at FPIR 1e-2/1e-3.
+
+    Needs the FaceRes network ('izde models build'). The fusion's normalisers are fitted on the dataset's
+    pairs file, so run it on LFW dev-train only."""
+    import json
+
+    from izde.eval import fusion
+    from izde.eval.datasets import require_dir
+
+    with user_errors(), progress_factory() as bars:
+        result = fusion.compare(
+            require_dir(default_data(data)), _sizes(gallery_size, (100, 1000)), workers, bars("FaceRes descriptors")
+        )
+        if cost:
+            result["ms_per_face"] = fusion.cost_per_face()
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    _emit(result, as_json, fusion.table)

@@ -90,6 +90,7 @@ def run_benchmark(
     device: str = "cpu",
     with_dlib: bool = True,
     with_mmod: bool = True,
+    with_faceres: bool = True,
 ) -> dict[str, Any]:
     from izde.vision.onnx_backend import OnnxEmbedder, OnnxMmodDetector
 
@@ -131,6 +132,8 @@ def run_benchmark(
                 "speedup": dlib_ms / onnx_ms,
             }
         result["descriptor"].append(row)
+    if with_faceres:
+        result["faceres"] = _faceres_rows(chips, batch_sizes, repeats, dev, result["descriptor"])
     on_cpu = emb.providers[0] == "CPUExecutionProvider"
     if not on_cpu:
         # The same network on another provider must give the same numbers: checked where it is timed.
@@ -170,6 +173,30 @@ def run_benchmark(
     return result
 
 
+def _faceres_rows(
+    chips: Image, batch_sizes: tuple[int, ...], repeats: int, device: Any, dlib_rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The second descriptor network per face, next to dlib's ONNX ResNet at the same batch size."""
+    import cv2
+
+    from izde.vision import faceres
+
+    if not faceres.is_built():
+        return {"skipped": "the FaceRes network is not built: run 'izde models build'"}
+    emb = faceres.FaceresEmbedder(device=device, batch_size=max(batch_sizes))
+    # Real faces, enlarged to the network's input size: the cost does not depend on what the pixels show.
+    big = np.stack([cv2.resize(c, (faceres.SIZE, faceres.SIZE), interpolation=cv2.INTER_LINEAR) for c in chips])
+    rows = []
+    for b, dlib_row in zip(batch_sizes, dlib_rows, strict=True):
+        batch = np.ascontiguousarray(big[:b])
+        emb.batch_size = b
+        ms = _time_ms(lambda: emb.embed_chips(batch), repeats) / b  # noqa: B023 (called at once)
+        rows.append(
+            {"batch": b, "ms_per_face": ms, "faces_per_s": 1000 / ms, "vs_dlib_onnx": ms / dlib_row["onnx_ms_per_face"]}
+        )
+    return {"network": faceres.NAME, "providers": emb.providers, "rows": rows}
+
+
 def _print(result: dict[str, Any]) -> None:
     con = Console()
     bound = result["bound_ms_per_face"]
@@ -196,6 +223,16 @@ def _print(result: dict[str, Any]) -> None:
             f"{r['speedup']:.1f}x" if has else "-",
         )
     con.print(t)
+    fr = result.get("faceres")
+    if fr and "rows" in fr:
+        f = Table(title=f"Second descriptor {fr['network']}, ms per face ({', '.join(fr['providers'])})")
+        for col in ("batch", "ms/face", "faces/s", "x dlib onnx"):
+            f.add_column(col, justify="right")
+        for r in fr["rows"]:
+            f.add_row(str(r["batch"]), f"{r['ms_per_face']:.2f}", f"{r['faces_per_s']:.0f}", f"{r['vs_dlib_onnx']:.2f}")
+        con.print(f)
+    elif fr:
+        con.print(f"second descriptor: {fr['skipped']}")
     if result["mmod"]:
         m = Table(title="MMOD detector, ms per image, upsample 0")
         for col in ("image", "size", "faces", "dlib ms", "onnx ms", "dlib / onnx"):
@@ -222,6 +259,7 @@ def bench_inference(
     device: str = typer.Option("cpu", help="ONNX Runtime device: cpu, cuda or auto."),
     skip_dlib: bool = typer.Option(False, "--skip-dlib", help="Measure ONNX Runtime only."),
     skip_mmod: bool = typer.Option(False, "--skip-mmod", help="Measure the descriptor network only."),
+    skip_faceres: bool = typer.Option(False, "--skip-faceres", help="Leave out the second descriptor (FaceRes)."),
 ) -> None:
     """Measure dlib and ONNX Runtime inference side by side: descriptors per face and MMOD per image."""
     try:
@@ -240,6 +278,7 @@ def bench_inference(
             device,
             with_dlib=not skip_dlib,
             with_mmod=not skip_mmod,
+            with_faceres=not skip_faceres,
         )
     except IzdeError as e:
         typer.echo(f"error: {e}", err=True)

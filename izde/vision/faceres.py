@@ -90,6 +90,7 @@ class FaceresEmbedder:
         self.batch_size = batch_size
         self.model_path = model_path or ensure_faceres(fetch=False).path
         self._session = make_session(self.model_path, device, threads)  # type: ignore[arg-type]
+        self.providers: list[str] = list(self._session.get_providers())
 
     def chips(self, image: Image, landmarks: F32) -> Image:
         return align5.chips(image, landmarks, SIZE, PADDING)

@@ -1,0 +1,270 @@
+"""Score fusion of dlib's descriptor with FaceRes's, measured on LFW against each network alone.
+
+Each network's distances live on their own scale (dlib: Euclidean, ~0.35 same / ~0.8 different; FaceRes:
+Euclidean between unit vectors, ~0.8 / ~1.2). Each is normalised by its impostor distribution on LFW
+dev-train pairs, ``z = (d - impostor mean) / impostor std``, so a fused distance is a weighted mean of
+"how many impostor standard deviations below the typical impostor" each network puts a pair; lower is
+closer, as everywhere in izde. The normalisers are fitted on dev-train pairs only (pairsDevTrain.txt).
+
+FaceRes descriptors of dataset photos reuse the face each photo's dlib record found (its 5 landmarks, from
+the evaluation cache), so both networks see the same face and only recognition is compared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from izde.config import VisionSettings
+from izde.eval import identification, metrics
+from izde.eval.datasets import Pair, load_identities, read_pairs
+from izde.eval.embed import CLEAN, EmbeddingCache, _read, _Record, embed_paths, embedder_name
+from izde.vision.types import F32
+
+Progress = Callable[[int, int], None]
+F64 = npt.NDArray[np.float64]
+DLIB, FACERES, FUSED = "dlib", "faceres", "fused"
+
+
+@dataclass(frozen=True, slots=True)
+class Normaliser:
+    """Maps one network's distances to impostor standard units (lower is closer)."""
+
+    impostor_mean: float
+    impostor_std: float
+    genuine_mean: float
+
+    @staticmethod
+    def fit(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> Normaliser:
+        i = np.asarray(impostor, np.float64)
+        return Normaliser(float(i.mean()), float(i.std()), float(np.mean(np.asarray(genuine, np.float64))))
+
+    def __call__(self, d: npt.ArrayLike) -> F64:
+        return (np.asarray(d, np.float64) - self.impostor_mean) / self.impostor_std
+
+    def as_json(self) -> dict[str, float]:
+        return {
+            "impostor_mean": self.impostor_mean,
+            "impostor_std": self.impostor_std,
+            "genuine_mean": self.genuine_mean,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """Per-network normalisers and weights; a fused distance is the weighted mean of normalised ones."""
+
+    normalisers: dict[str, Normaliser]
+    weights: dict[str, float]
+
+    def fuse(self, distances: dict[str, F64]) -> F64:
+        total = sum(self.weights.values())
+        out = sum(self.weights[k] * self.normalisers[k](distances[k]) for k in self.weights)
+        return np.asarray(out, np.float64) / total
+
+
+def faceres_descriptors(
+    paths: Sequence[Path],
+    vision: VisionSettings | None = None,
+    store: EmbeddingCache | None = None,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> F32:
+    """(n, 1024) FaceRes descriptors of ``paths``, cut at the landmarks of each photo's dlib record."""
+    from izde.vision.faceres import NAME, PADDING, FaceresEmbedder
+
+    vision = vision or VisionSettings()
+    store = store or EmbeddingCache()
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    embed_paths(unique, vision, workers=workers, store=store)  # the faces (landmarks), cached
+    dkeys = {p: store.key(p, embedder_name(vision), CLEAN) for p in unique}
+    fkeys = {p: store.key(p, f"{NAME}-p{PADDING}", CLEAN) for p in unique}
+    found = store.get(list(fkeys.values()))
+    todo = [p for p in unique if fkeys[p] not in found]
+    if todo:
+        faces = store.get([dkeys[p] for p in todo])
+        embedder = FaceresEmbedder()
+        done = len(unique) - len(todo)
+        for start in range(0, len(todo), 32):
+            chunk = todo[start : start + 32]
+            recs = [faces[dkeys[p]] for p in chunk]
+            chips = np.concatenate(
+                [embedder.chips(_read(str(p)), r.landmarks[None]) for p, r in zip(chunk, recs, strict=True)]
+            )
+            desc = embedder.embed_chips(chips)
+            items = [
+                (fkeys[p], _Record(desc[i], r.box, r.landmarks, r.method, r.detected))
+                for i, (p, r) in enumerate(zip(chunk, recs, strict=True))
+            ]
+            store.put(items)
+            found.update(items)
+            done += len(chunk)
+            if progress:
+                progress(done, len(unique))
+    return np.stack([found[fkeys[Path(p)]].descriptor for p in paths]).astype(np.float32)
+
+
+def descriptor_sets(
+    paths: Sequence[Path], vision: VisionSettings, workers: int = 1, progress: Progress | None = None
+) -> dict[str, dict[Path, F32]]:
+    """Both networks' descriptors of ``paths``, by network then path."""
+    store = EmbeddingCache()
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    d = embed_paths(unique, vision, workers=workers, store=store).descriptors
+    f = faceres_descriptors(unique, vision, store, progress, workers)
+    return {DLIB: dict(zip(unique, d, strict=True)), FACERES: dict(zip(unique, f, strict=True))}
+
+
+def pair_distances(pairs: Sequence[Pair], desc: dict[Path, F32]) -> F64:
+    a = np.stack([desc[p.a] for p in pairs]).astype(np.float64)
+    b = np.stack([desc[p.b] for p in pairs]).astype(np.float64)
+    return np.asarray(np.linalg.norm(a - b, axis=1), np.float64)
+
+
+def fit(pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], weights: dict[str, float] | None = None) -> Fusion:
+    """Normalisers fitted on ``pairs`` (use dev-train pairs only) and the given weights (equal by default)."""
+    same = np.array([p.same for p in pairs], bool)
+    norms = {}
+    for name, desc in sets.items():
+        d = pair_distances(pairs, desc)
+        norms[name] = Normaliser.fit(d[same], d[~same])
+    return Fusion(norms, weights or dict.fromkeys(sets, 1.0))
+
+
+def person_distances(probes: F32, templates: F32, owner: npt.NDArray[np.int32], people: int) -> F64:
+    """(K, P): each probe's smallest Euclidean distance to any template of each person."""
+    p, t = probes.astype(np.float64), templates.astype(np.float64)
+    sq = (p * p).sum(1)[:, None] + (t * t).sum(1)[None, :] - 2.0 * p @ t.T
+    dist = np.sqrt(np.clip(sq, 0.0, None))
+    out = np.full((len(p), people), np.inf)
+    np.minimum.at(out, (slice(None), owner), dist)  # type: ignore[arg-type]
+    return out
+
+
+def _split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
+    owner = np.concatenate([np.full(len(ps), i, np.int32) for i, ps in enumerate(split.enrol)])
+    templates = np.stack([desc[p] for ps in split.enrol for p in ps])
+    mated = np.stack([desc[p] for p, _ in split.mated])
+    nonmated = np.stack([desc[p] for p in split.nonmated])
+    n = len(split.names)
+    return person_distances(mated, templates, owner, n), person_distances(nonmated, templates, owner, n)
+
+
+def _identification(mated_d: F64, nonmated_d: F64, mates: np.ndarray) -> dict[str, Any]:
+    m = metrics.mated_scores(mated_d, mates)
+    n = metrics.nonmated_scores(nonmated_d)
+    return {
+        "rank1": metrics.rank1(m),
+        "fnir_at_fpir": [identification.op_json(metrics.fnir_at_fpir(m, n, f)) for f in identification.FPIRS],
+    }
+
+
+def _verification(genuine: F64, impostor: F64) -> dict[str, Any]:
+    _, acc = metrics.best_threshold(genuine, impostor)
+    cv, cv_std = metrics.cross_validated_accuracy(genuine, impostor)
+    return {
+        "best_accuracy": acc,
+        "cross_validated_accuracy": cv,
+        "cross_validated_std": cv_std,
+        "tar_at_far": [
+            {"far": far, "tar": metrics.tar_at_far(genuine, impostor, far).positive_rate} for far in (1e-2, 1e-3)
+        ],
+    }
+
+
+def cost_per_face(n: int = 32, repeats: int = 3) -> dict[str, float]:
+    """Milliseconds per face of each network on this machine (batch of ``n`` chips, best of ``repeats``)."""
+    from izde.vision.faceres import SIZE, FaceresEmbedder
+    from izde.vision.onnx_backend import OnnxEmbedder
+    from izde.vision.types import CHIP_SIZE
+
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, embed, size in (
+        (DLIB, OnnxEmbedder().embed, CHIP_SIZE),
+        (FACERES, FaceresEmbedder().embed_chips, SIZE),
+    ):
+        chips = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+        embed(chips[:2])
+        best = min(_timed(lambda e=embed, c=chips: e(c)) for _ in range(repeats))  # type: ignore[misc]
+        out[name] = 1000 * best / n
+    return out
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def compare(
+    root: Path,
+    gallery_sizes: Sequence[int] = (100, 1000),
+    workers: int = 1,
+    progress: Progress | None = None,
+    weights: dict[str, float] | None = None,
+    flip_average: bool = True,
+) -> dict[str, Any]:
+    """dlib alone, FaceRes alone and fused: verification on the pairs and 1:N per gallery size."""
+    vision = VisionSettings(flip_average=flip_average)
+    pairs = read_pairs(root)
+    ids = load_identities(root)
+    splits = {g: identification.make_split(ids, g) for g in gallery_sizes}
+    paths = [p for pr in pairs for p in (pr.a, pr.b)] + [p for s in splits.values() for p in s.paths()]
+    sets = descriptor_sets(paths, vision, workers, progress)
+    fusion = fit(pairs, sets, weights)
+    same = np.array([p.same for p in pairs], bool)
+    pd = {k: pair_distances(pairs, v) for k, v in sets.items()}
+    pd[FUSED] = fusion.fuse(pd)
+    result: dict[str, Any] = {
+        "dataset": str(root),
+        "calibration": {
+            "pairs": len(pairs),
+            "normalisers": {k: n.as_json() for k, n in fusion.normalisers.items()},
+            "weights": fusion.weights,
+        },
+        "verification": {k: _verification(d[same], d[~same]) for k, d in pd.items()},
+        "identification": [],
+    }
+    for g, split in splits.items():
+        mates = np.array([m for _, m in split.mated])
+        md, nd = {}, {}
+        for k, desc in sets.items():
+            md[k], nd[k] = _split_distances(split, desc)
+        md[FUSED], nd[FUSED] = fusion.fuse(md), fusion.fuse(nd)
+        row: dict[str, Any] = {
+            "gallery_size": g,
+            "mated_probes": len(split.mated),
+            "nonmated_probes": len(split.nonmated),
+        }
+        row.update({k: _identification(md[k], nd[k], mates) for k in md})
+        result["identification"].append(row)
+    return result
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    """Markdown: FNIR at FPIR 1e-2 / 1e-3 per gallery size and verification, per network and fused."""
+    names = (DLIB, FACERES, FUSED)
+    lines = [
+        "| | " + " | ".join(names) + " |",
+        "| --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+    v = result["verification"]
+    lines.append(
+        "| LFW pairs, 10-fold accuracy | " + " | ".join(f"{v[n]['cross_validated_accuracy']:.2%}" for n in names) + " |"
+    )
+    lines.append("| TAR at FAR 1e-3 | " + " | ".join(f"{v[n]['tar_at_far'][1]['tar']:.2%}" for n in names) + " |")
+    for row in result["identification"]:
+        for i, f in enumerate(identification.FPIRS):
+            cells = []
+            for n in names:
+                op = row[n]["fnir_at_fpir"][i]
+                cells.append(f"{op['fnir']:.2%}" + ("" if op["measured"] else " (extrapolated)"))
+            lines.append(f"| 1:N G={row['gallery_size']}, FNIR at FPIR {f:g} | " + " | ".join(cells) + " |")
+    return lines

@@ -1,0 +1,44 @@
+"""Score fusion of dlib's and FaceRes's distances: the normalisation, and the fused score on real LFW pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from izde.config import VisionSettings
+from izde.eval import fusion, metrics
+from izde.eval.datasets import read_pairs
+from tests.conftest import LFW, require_data
+from tests.vision.faceres_helpers import require_faceres
+
+
+def test_normaliser_puts_impostors_at_zero_and_one_std() -> None:
+    rng = np.random.default_rng(0)
+    impostor = rng.normal(0.8, 0.05, 5000)
+    n = fusion.Normaliser.fit(rng.normal(0.35, 0.05, 500), impostor)
+    z = n(impostor)
+    assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
+    assert n(0.35) < -8  # a typical genuine distance is far below the impostors
+
+
+def test_fusion_is_the_weighted_mean_of_normalised_distances() -> None:
+    unit = fusion.Normaliser(0.0, 1.0, -1.0)
+    shifted = fusion.Normaliser(1.0, 2.0, 0.0)
+    f = fusion.Fusion({"a": unit, "b": shifted}, {"a": 3.0, "b": 1.0})
+    got = f.fuse({"a": np.array([1.0, 0.0]), "b": np.array([3.0, 1.0])})
+    assert np.allclose(got, [(3 * 1.0 + 1.0) / 4, 0.0])
+
+
+@pytest.mark.slow
+def test_fused_verification_holds_or_improves_on_dlib_alone() -> None:
+    """200 LFW dev-train pairs (the CI subset's verification pairs): fusing never costs accuracy."""
+    require_faceres()
+    pairs = read_pairs(require_data(LFW), limit=200)
+    sets = fusion.descriptor_sets([p for pr in pairs for p in (pr.a, pr.b)], VisionSettings(), workers=2)
+    fu = fusion.fit(pairs, sets)
+    same = np.array([p.same for p in pairs])
+    d = {k: fusion.pair_distances(pairs, v) for k, v in sets.items()}
+    d["fused"] = fu.fuse(d)
+    acc = {k: metrics.cross_validated_accuracy(v[same], v[~same])[0] for k, v in d.items()}
+    assert acc["faceres"] >= 0.93, acc
+    assert acc["fused"] >= acc["dlib"] - 0.005, acc
