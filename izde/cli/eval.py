@@ -228,6 +228,7 @@ def fusion_cmd(
     gallery_size: list[int] | None = typer.Option(None, "--gallery-size", "-g", min=1, help="Gallery sizes."),
     out: Path | None = typer.Option(None, "--out", help="Also write the figures to this JSON file."),
     cost: bool = typer.Option(True, "--cost/--no-cost", help="Also time each network per face on this machine."),
+    plots: Path | None = PlotsOpt,
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -242,7 +243,11 @@ def fusion_cmd(
 
     with user_errors(), progress_factory() as bars:
         result = fusion.compare(
-            require_dir(default_data(data)), _sizes(gallery_size, (100, 1000)), workers, bars("FaceRes descriptors")
+            require_dir(default_data(data)),
+            _sizes(gallery_size, (100, 1000)),
+            workers,
+            bars("FaceRes descriptors"),
+            plots=plots,
         )
         if cost:
             result["ms_per_face"] = fusion.cost_per_face()

@@ -29,7 +29,7 @@ from izde.vision.types import F32
 
 Progress = Callable[[int, int], None]
 F64 = npt.NDArray[np.float64]
-DLIB, FACERES, FUSED = "dlib", "faceres", "fused"
+DLIB, FACERES, FUSED, FUSED_DPRIME = "dlib", "faceres", "fused", "fused-dprime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,11 @@ class Normaliser:
 
     def __call__(self, d: npt.ArrayLike) -> F64:
         return (np.asarray(d, np.float64) - self.impostor_mean) / self.impostor_std
+
+    @property
+    def dprime(self) -> float:
+        """How far genuine pairs sit from impostors, in impostor standard deviations."""
+        return (self.impostor_mean - self.genuine_mean) / self.impostor_std
 
     def as_json(self) -> dict[str, float]:
         return {
@@ -210,8 +215,10 @@ def compare(
     progress: Progress | None = None,
     weights: dict[str, float] | None = None,
     flip_average: bool = True,
+    plots: Path | None = None,
 ) -> dict[str, Any]:
-    """dlib alone, FaceRes alone and fused: verification on the pairs and 1:N per gallery size."""
+    """dlib alone, FaceRes alone and fused (equal weights, and weights by each network's d' on the pairs):
+    verification on the pairs and 1:N per gallery size; a DET plot per gallery size into ``plots``."""
     vision = VisionSettings(flip_average=flip_average)
     pairs = read_pairs(root)
     ids = load_identities(root)
@@ -219,15 +226,17 @@ def compare(
     paths = [p for pr in pairs for p in (pr.a, pr.b)] + [p for s in splits.values() for p in s.paths()]
     sets = descriptor_sets(paths, vision, workers, progress)
     fusion = fit(pairs, sets, weights)
+    by_dprime = Fusion(fusion.normalisers, {k: n.dprime for k, n in fusion.normalisers.items()})
     same = np.array([p.same for p in pairs], bool)
     pd = {k: pair_distances(pairs, v) for k, v in sets.items()}
-    pd[FUSED] = fusion.fuse(pd)
+    pd[FUSED], pd[FUSED_DPRIME] = fusion.fuse(pd), by_dprime.fuse(pd)
     result: dict[str, Any] = {
         "dataset": str(root),
         "calibration": {
             "pairs": len(pairs),
             "normalisers": {k: n.as_json() for k, n in fusion.normalisers.items()},
             "weights": fusion.weights,
+            "dprime_weights": by_dprime.weights,
         },
         "verification": {k: _verification(d[same], d[~same]) for k, d in pd.items()},
         "identification": [],
@@ -238,6 +247,7 @@ def compare(
         for k, desc in sets.items():
             md[k], nd[k] = _split_distances(split, desc)
         md[FUSED], nd[FUSED] = fusion.fuse(md), fusion.fuse(nd)
+        md[FUSED_DPRIME], nd[FUSED_DPRIME] = by_dprime.fuse(md), by_dprime.fuse(nd)
         row: dict[str, Any] = {
             "gallery_size": g,
             "mated_probes": len(split.mated),
@@ -245,12 +255,19 @@ def compare(
         }
         row.update({k: _identification(md[k], nd[k], mates) for k in md})
         result["identification"].append(row)
+        if plots is not None:
+            from izde.eval import plots as plot
+
+            curves = {k: (metrics.mated_scores(md[k], mates), metrics.nonmated_scores(nd[k])) for k in md}
+            name = f"fusion_det_g{g}.png"
+            plot.det(curves, plots / name, f"LFW dev-train 1:N, {g} people, one photo each")
+            row["plot"] = name
     return result
 
 
 def table(result: dict[str, Any]) -> list[str]:
     """Markdown: FNIR at FPIR 1e-2 / 1e-3 per gallery size and verification, per network and fused."""
-    names = (DLIB, FACERES, FUSED)
+    names = (DLIB, FACERES, FUSED, FUSED_DPRIME)
     lines = [
         "| | " + " | ".join(names) + " |",
         "| --- | " + " | ".join("---" for _ in names) + " |",
@@ -267,4 +284,11 @@ def table(result: dict[str, Any]) -> list[str]:
                 op = row[n]["fnir_at_fpir"][i]
                 cells.append(f"{op['fnir']:.2%}" + ("" if op["measured"] else " (extrapolated)"))
             lines.append(f"| 1:N G={row['gallery_size']}, FNIR at FPIR {f:g} | " + " | ".join(cells) + " |")
+    if "ms_per_face" in result:
+        ms = result["ms_per_face"]
+        cost = [f"{ms[DLIB]:.1f}", f"{ms[FACERES]:.1f}", *[f"{ms[DLIB] + ms[FACERES]:.1f}"] * 2]
+        lines.append("| descriptor ms per face (CPU, batch 32) | " + " | ".join(cost) + " |")
+    for row in result["identification"]:
+        if "plot" in row:
+            lines.append(f"\n![DET, {row['gallery_size']} people]({row['plot']})")
     return lines
