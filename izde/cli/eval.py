@@ -229,6 +229,9 @@ def fusion_cmd(
     out: Path | None = typer.Option(None, "--out", help="Also write the figures to this JSON file."),
     cost: bool = typer.Option(True, "--cost/--no-cost", help="Also time each network per face on this machine."),
     plots: Path | None = PlotsOpt,
+    calibration_out: Path | None = typer.Option(
+        None, "--calibration-out", help="Write the fusion's normalisers, weights and threshold to this JSON file."
+    ),
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -253,4 +256,8 @@ def fusion_cmd(
             result["ms_per_face"] = fusion.cost_per_face()
     if out is not None:
         out.write_text(json.dumps(result, indent=2) + "\n")
+    if calibration_out is not None:
+        argv = sys.argv[1:]
+        command = "izde eval fusion " + shlex.join(argv[argv.index("fusion") + 1 :] if "fusion" in argv else argv)
+        calibration_out.write_text(json.dumps(fusion.calibration_doc(result, command), indent=2) + "\n")
     _emit(result, as_json, fusion.table)

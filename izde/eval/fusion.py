@@ -1,10 +1,7 @@
 """Score fusion of dlib's descriptor with FaceRes's, measured on LFW against each network alone.
 
-Each network's distances live on their own scale (dlib: Euclidean, ~0.35 same / ~0.8 different; FaceRes:
-Euclidean between unit vectors, ~0.8 / ~1.2). Each is normalised by its impostor distribution on LFW
-dev-train pairs, ``z = (d - impostor mean) / impostor std``, so a fused distance is a weighted mean of
-"how many impostor standard deviations below the typical impostor" each network puts a pair; lower is
-closer, as everywhere in izde. The normalisers are fitted on dev-train pairs only (pairsDevTrain.txt).
+The fusion itself (per-network normalisation by the impostor distribution, weighted mean) is in
+:mod:`izde.watchlist.fusion`; here its normalisers are fitted on LFW dev-train pairs (pairsDevTrain.txt) only.
 
 FaceRes descriptors of dataset photos reuse the face each photo's dlib record found (its 5 landmarks, from
 the evaluation cache), so both networks see the same face and only recognition is compared.
@@ -14,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,52 +22,12 @@ from izde.eval import identification, metrics
 from izde.eval.datasets import Pair, load_identities, read_pairs
 from izde.eval.embed import CLEAN, EmbeddingCache, _read, _Record, embed_paths, embedder_name
 from izde.vision.types import F32
+from izde.watchlist.fusion import Fusion, Normaliser, person_distances
 
 Progress = Callable[[int, int], None]
+BUILTIN = Path(__file__).parent / "data" / "fusion_lfw_devtrain.json"
 F64 = npt.NDArray[np.float64]
 DLIB, FACERES, FUSED, FUSED_DPRIME = "dlib", "faceres", "fused", "fused-dprime"
-
-
-@dataclass(frozen=True, slots=True)
-class Normaliser:
-    """Maps one network's distances to impostor standard units (lower is closer)."""
-
-    impostor_mean: float
-    impostor_std: float
-    genuine_mean: float
-
-    @staticmethod
-    def fit(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> Normaliser:
-        i = np.asarray(impostor, np.float64)
-        return Normaliser(float(i.mean()), float(i.std()), float(np.mean(np.asarray(genuine, np.float64))))
-
-    def __call__(self, d: npt.ArrayLike) -> F64:
-        return (np.asarray(d, np.float64) - self.impostor_mean) / self.impostor_std
-
-    @property
-    def dprime(self) -> float:
-        """How far genuine pairs sit from impostors, in impostor standard deviations."""
-        return (self.impostor_mean - self.genuine_mean) / self.impostor_std
-
-    def as_json(self) -> dict[str, float]:
-        return {
-            "impostor_mean": self.impostor_mean,
-            "impostor_std": self.impostor_std,
-            "genuine_mean": self.genuine_mean,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Fusion:
-    """Per-network normalisers and weights; a fused distance is the weighted mean of normalised ones."""
-
-    normalisers: dict[str, Normaliser]
-    weights: dict[str, float]
-
-    def fuse(self, distances: dict[str, F64]) -> F64:
-        total = sum(self.weights.values())
-        out = sum(self.weights[k] * self.normalisers[k](distances[k]) for k in self.weights)
-        return np.asarray(out, np.float64) / total
 
 
 def faceres_descriptors(
@@ -142,16 +98,6 @@ def fit(pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], weights: dict[s
     return Fusion(norms, weights or dict.fromkeys(sets, 1.0))
 
 
-def person_distances(probes: F32, templates: F32, owner: npt.NDArray[np.int32], people: int) -> F64:
-    """(K, P): each probe's smallest Euclidean distance to any template of each person."""
-    p, t = probes.astype(np.float64), templates.astype(np.float64)
-    sq = (p * p).sum(1)[:, None] + (t * t).sum(1)[None, :] - 2.0 * p @ t.T
-    dist = np.sqrt(np.clip(sq, 0.0, None))
-    out = np.full((len(p), people), np.inf)
-    np.minimum.at(out, (slice(None), owner), dist)  # type: ignore[arg-type]
-    return out
-
-
 def _split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
     owner = np.concatenate([np.full(len(ps), i, np.int32) for i, ps in enumerate(split.enrol)])
     templates = np.stack([desc[p] for ps in split.enrol for p in ps])
@@ -181,6 +127,20 @@ def _verification(genuine: F64, impostor: F64) -> dict[str, Any]:
             {"far": far, "tar": metrics.tar_at_far(genuine, impostor, far).positive_rate} for far in (1e-2, 1e-3)
         ],
     }
+
+
+def _at_default_fpir(md: dict[str, F64], nd: dict[str, F64], mates: np.ndarray, threshold: float) -> dict[str, Any]:
+    """dlib at izde's default threshold, and each other score at the threshold that gives no higher FPIR:
+    the fair comparison for replacing the default (same false alarms, fewer misses?)."""
+    scores = {k: (metrics.mated_scores(md[k], mates), metrics.nonmated_scores(nd[k])) for k in md}
+    m, n = scores[DLIB]
+    fpir = metrics.accept_rate(n, threshold)
+    out: dict[str, Any] = {DLIB: {"threshold": threshold, "fpir": fpir, "fnir": metrics.fnir(m, threshold)}}
+    for k, (m, n) in scores.items():
+        if k != DLIB:
+            t = metrics.threshold_at_rate(n, fpir)
+            out[k] = {"threshold": t, "fpir": metrics.accept_rate(n, t), "fnir": metrics.fnir(m, t)}
+    return out
 
 
 def cost_per_face(n: int = 32, repeats: int = 3) -> dict[str, float]:
@@ -219,6 +179,9 @@ def compare(
 ) -> dict[str, Any]:
     """dlib alone, FaceRes alone and fused (equal weights, and weights by each network's d' on the pairs):
     verification on the pairs and 1:N per gallery size; a DET plot per gallery size into ``plots``."""
+    from izde.config import MatchSettings
+
+    default_threshold = MatchSettings().threshold
     vision = VisionSettings(flip_average=flip_average)
     pairs = read_pairs(root)
     ids = load_identities(root)
@@ -254,6 +217,7 @@ def compare(
             "nonmated_probes": len(split.nonmated),
         }
         row.update({k: _identification(md[k], nd[k], mates) for k in md})
+        row["at_dlib_default_fpir"] = _at_default_fpir(md, nd, mates, default_threshold)
         result["identification"].append(row)
         if plots is not None:
             from izde.eval import plots as plot
@@ -284,6 +248,10 @@ def table(result: dict[str, Any]) -> list[str]:
                 op = row[n]["fnir_at_fpir"][i]
                 cells.append(f"{op['fnir']:.2%}" + ("" if op["measured"] else " (extrapolated)"))
             lines.append(f"| 1:N G={row['gallery_size']}, FNIR at FPIR {f:g} | " + " | ".join(cells) + " |")
+    for row in result["identification"]:
+        at = row["at_dlib_default_fpir"]
+        cells = [f"{at[n]['fnir']:.2%} (FPIR {at[n]['fpir']:.2%})" for n in names]
+        lines.append(f"| 1:N G={row['gallery_size']}, FNIR at dlib's default FPIR | " + " | ".join(cells) + " |")
     if "ms_per_face" in result:
         ms = result["ms_per_face"]
         cost = [f"{ms[DLIB]:.1f}", f"{ms[FACERES]:.1f}", *[f"{ms[DLIB] + ms[FACERES]:.1f}"] * 2]
@@ -292,3 +260,31 @@ def table(result: dict[str, Any]) -> list[str]:
         if "plot" in row:
             lines.append(f"\n![DET, {row['gallery_size']} people]({row['plot']})")
     return lines
+
+
+def calibration_doc(result: dict[str, Any], command: str) -> dict[str, Any]:
+    """What a deployment needs to fuse scores: the normalisers, equal weights, and the fused threshold that
+    keeps the FPIR of dlib at izde's default threshold on the largest measured gallery."""
+    largest = max(result["identification"], key=lambda r: r["gallery_size"])
+    at = largest["at_dlib_default_fpir"]
+    return {
+        "source": {"dataset": result["dataset"], "command": command, "pairs": result["calibration"]["pairs"]},
+        "normalisers": result["calibration"]["normalisers"],
+        "weights": result["calibration"]["weights"],
+        "threshold": at[FUSED]["threshold"],
+        "threshold_basis": {
+            "gallery_size": largest["gallery_size"],
+            "dlib_threshold": at[DLIB]["threshold"],
+            "fpir": at[FUSED]["fpir"],
+            "dlib_fpir": at[DLIB]["fpir"],
+        },
+    }
+
+
+def load_calibration(path: Path = BUILTIN) -> tuple[Fusion, float]:
+    """The fusion and its threshold from a file written by ``izde eval fusion --calibration-out``."""
+    import json
+
+    doc = json.loads(path.read_text())
+    norms = {k: Normaliser(**v) for k, v in doc["normalisers"].items()}
+    return Fusion(norms, {k: float(w) for k, w in doc["weights"].items()}), float(doc["threshold"])

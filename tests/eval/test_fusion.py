@@ -8,6 +8,7 @@ import pytest
 from izde.config import VisionSettings
 from izde.eval import fusion, metrics
 from izde.eval.datasets import read_pairs
+from izde.watchlist.fusion import Fusion, Normaliser
 from tests.conftest import LFW, require_data
 from tests.vision.faceres_helpers import require_faceres
 
@@ -15,16 +16,16 @@ from tests.vision.faceres_helpers import require_faceres
 def test_normaliser_puts_impostors_at_zero_and_one_std() -> None:
     rng = np.random.default_rng(0)
     impostor = rng.normal(0.8, 0.05, 5000)
-    n = fusion.Normaliser.fit(rng.normal(0.35, 0.05, 500), impostor)
+    n = Normaliser.fit(rng.normal(0.35, 0.05, 500), impostor)
     z = n(impostor)
     assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
     assert n(0.35) < -8  # a typical genuine distance is far below the impostors
 
 
 def test_fusion_is_the_weighted_mean_of_normalised_distances() -> None:
-    unit = fusion.Normaliser(0.0, 1.0, -1.0)
-    shifted = fusion.Normaliser(1.0, 2.0, 0.0)
-    f = fusion.Fusion({"a": unit, "b": shifted}, {"a": 3.0, "b": 1.0})
+    unit = Normaliser(0.0, 1.0, -1.0)
+    shifted = Normaliser(1.0, 2.0, 0.0)
+    f = Fusion({"a": unit, "b": shifted}, {"a": 3.0, "b": 1.0})
     got = f.fuse({"a": np.array([1.0, 0.0]), "b": np.array([3.0, 1.0])})
     assert np.allclose(got, [(3 * 1.0 + 1.0) / 4, 0.0])
 
