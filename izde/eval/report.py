@@ -151,6 +151,19 @@ def markdown(result: dict[str, Any]) -> str:
         lines += strategies_md(result["strategies"])
     if "robustness" in result:
         lines += robustness_md(result["robustness"])
+    if "fusion" in result:
+        from izde.eval.fusion import table
+
+        lines += [
+            "## A second network: FaceRes alone and fused with dlib's descriptor",
+            "",
+            "Each network's distances normalised by its impostor distribution on this dataset's pairs, then "
+            "averaged (`fused`: equal weights; `fused-dprime`: weighted by each network's d'). One photo per "
+            "person; the last rows compare at the FPIR that dlib reaches at izde's default threshold.",
+            "",
+            *table(result["fusion"]),
+            "",
+        ]
     if "calibration" in result:
         lines += [
             "## Calibration",

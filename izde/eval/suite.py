@@ -192,6 +192,13 @@ def report(
     result["identification"] = identify(ctx, gallery_sizes)
     result["strategies"] = compare_strategies(ctx)
     result["robustness"] = robustness_slices(ctx, max(gallery_sizes))
+    from izde.vision.faceres import is_built
+
+    if is_built():  # the second network is optional: 'izde models build' fetches it
+        from izde.eval import fusion
+
+        result["fusion"] = fusion.compare(ctx.data, gallery_sizes, ctx.workers, plots=out)
+        result["fusion"]["ms_per_face"] = fusion.cost_per_face()
     (out / "report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     (out / "README.md").write_text(markdown(result), encoding="utf-8")
     return result
