@@ -44,6 +44,7 @@ NO_PERSONAL_DATA = {
     "eval robustness",
     "eval calibrate",
     "eval report",
+    "eval fusion",
     "threshold show",  # a number and its meaning, from calibration data
     "demo",  # sets up its own deployment and acts through the same checks as each of its users
     "serve",  # starts the server; every route checks the logged-in user itself (tests/web)
