@@ -80,6 +80,7 @@ class Running:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     finish: FinishMsg | None = None
     holder: asyncio.Task[None] | None = None
+    renewed: float = field(default_factory=time.monotonic)
 
 
 class Worker:
@@ -195,6 +196,7 @@ class Worker:
                     r.stop.set()
                     break
                 await r.msg.in_progress()
+                r.renewed = time.monotonic()
                 await self._put_state(r)
             except Exception as e:  # the broker is away; the client reconnects, the next renewal may land
                 log.debug("worker %s: lease renewal failed: %s", self.name, e)
@@ -232,6 +234,8 @@ class Worker:
             t0, f0 = self._last_frames
             fps = max(0.0, (analysed - f0) / max(now - t0, 1e-6))
             self._last_frames = (now, analysed)
+            metrics.FRAMES_DROPPED.set(sum(r.frames_dropped for r in self.running.values()))
+            metrics.LEASE_RENEWAL.set(max((now - r.renewed for r in self.running.values()), default=0.0))
             beat = WorkerBeat(
                 name=self.name,
                 host=host,

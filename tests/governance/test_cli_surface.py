@@ -47,6 +47,11 @@ NO_PERSONAL_DATA = {
     "threshold show",  # a number and its meaning, from calibration data
     "demo",  # sets up its own deployment and acts through the same checks as each of its users
     "serve",  # starts the server; every route checks the logged-in user itself (tests/web)
+    "bench fleet",  # sets up its own deployments in a temporary folder, on the shared test data
+    # Fleet processes: a worker has no database and gets a session's gallery only from the servers; a recorder
+    # writes what workers report, as the system, like serve. Both are gated by their broker credentials.
+    "worker",
+    "recorder",
 }
 
 
