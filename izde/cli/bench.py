@@ -214,3 +214,63 @@ def search_archive(
             "-" if r["sightings"] is None else str(r["sightings"]),
         )
     err_console.print(table)
+
+
+@app.command("fleet")
+def fleet(
+    ctx: typer.Context,
+    workers: int = typer.Option(3, "--workers", min=1, max=64, help="izde worker processes."),
+    cameras: int = typer.Option(4, "--cameras", min=1, max=256, help="Live MJPEG cameras replaying the clip."),
+    seconds: float = typer.Option(60.0, min=10.0, help="How long each run (baseline, fleet) watches."),
+    fps: float = typer.Option(1.5, min=0.1, help="Analysed frames per second and camera."),
+    capacity: int | None = typer.Option(None, min=1, help="Sessions per worker (default: enough for all)."),
+    kill_worker_after: float | None = typer.Option(
+        None, "--kill-worker-after", min=1.0, help="SIGKILL one worker this many seconds into the fleet run."
+    ),
+    video: Path | None = typer.Option(None, help="Clip the cameras replay (default: the Hamilton clip)."),
+    data: Path | None = typer.Option(None, help="The shared data folder (default: $IZDE_DATA or ../shared/data)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Sessions on N worker processes over a real nats-server (local, in a temporary folder), against one
+    in-process server on the same cameras in the same run: alerts expected, stored, lost and doubled, the
+    failover time, alert latency, analysed and dropped frames."""
+    with user_errors():
+        root = shared_data_dir(data)
+        video = video or root / "video/hamilton/short_hamilton_clip.mp4"
+        reference = root / "video/hamilton/lin-manuel-miranda.png"
+        from izde.eval.bench_fleet import bench_fleet
+
+        base = settings(ctx, web={"secure_cookies": False}, broker={"failover_s": 6.0, "recheck_s": 2.0})
+        result = stamp(
+            bench_fleet(
+                video,
+                reference,
+                base,
+                workers=workers,
+                cameras=cameras,
+                seconds=seconds,
+                fps=fps,
+                capacity=capacity,
+                kill_worker_after=kill_worker_after,
+                log=lambda m: err_console.print(m, style="dim"),
+            )
+        )
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title=f"{workers} workers, {cameras} cameras, {seconds:.0f} s")
+    for col in ("run", "expected", "stored", "lost", "duplicates", "failover s", "latency p50/p99 ms", "fps"):
+        table.add_column(col)
+    for name in ("baseline", "fleet"):
+        r = result[name]
+        table.add_row(
+            name,
+            str(r["alerts_expected"]),
+            str(r["alerts_stored"]),
+            str(r["lost"]),
+            str(r["duplicates"]),
+            str(r.get("failover_s_max") or "-"),
+            f"{r['alert_latency_ms_p50']}/{r['alert_latency_ms_p99']}",
+            str(r["frames_analysed_per_s"]),
+        )
+    err_console.print(table)

@@ -20,7 +20,9 @@ ALERT_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
     registry=REGISTRY,
 )
-LEASE_AGE = Gauge("izde_lease_age_seconds", "Oldest lease renewal among running sessions", registry=REGISTRY)
+LEASE_RENEWAL = Gauge(
+    "izde_lease_renewal_seconds", "Seconds since the least recent lease renewal of a running session", registry=REGISTRY
+)
 BROKER_RECONNECTS = Counter("izde_broker_reconnects", "Reconnections to the NATS server", registry=REGISTRY)
 WORKERS = Gauge("izde_fleet_workers", "Workers with a live heartbeat (servers)", registry=REGISTRY)
 

@@ -47,7 +47,7 @@ class FleetRunner:
         name, spec, actor, scope, footage_start = service._authorise_watch(source, cam.name, authorisation, recorded_at)
         service._apply_retention(as_system=True)
         live = spec.kind.live
-        _, wl_hash = service._match_gallery(scope.persons)
+        gallery, wl_hash = service._match_gallery(scope.persons)
         threshold = service.threshold()
         settings = with_fps(service.settings, fps)
         run_id = service._run_recorder().start(
@@ -57,7 +57,7 @@ class FleetRunner:
                 source_kind=spec.kind.value,
                 threshold=threshold,
                 watchlist_hash=wl_hash,
-                watchlist_size=len(scope.persons),
+                watchlist_size=len(gallery.person_ids),
                 authorisation_id=scope.id,
                 started_by=actor.user_id,
                 recorded_at=None if live else footage_start,

@@ -80,6 +80,7 @@ class Running:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     finish: FinishMsg | None = None
     holder: asyncio.Task[None] | None = None
+    renewed: float = field(default_factory=time.monotonic)
 
 
 class Worker:
@@ -116,6 +117,9 @@ class Worker:
         self.loop = asyncio.get_running_loop()
         self.broker = await connect(self.settings.broker, f"izde worker {self.name}", on_reconnect=self._reconnected)
         sub, self.lease_s = await self.broker.pull_jobs(SESSION_KIND)
+        # The networks load before the first claim: loading them takes seconds of CPU, which must not eat
+        # into the first lease of a session.
+        await asyncio.to_thread(self.stack)
         beat = asyncio.create_task(self._beat_loop(stop))
         log.info("worker %s: up, capacity %d", self.name, self.capacity)
         try:
@@ -184,13 +188,25 @@ class Worker:
         period = self.lease_s / 3
         while r.thread is not None and r.thread.is_alive():
             try:
+                if await self._lost(r):
+                    # Our lease ran out (this process was starved or cut off) and another worker runs the
+                    # session now: stop ours without reporting an end, so that the session runs once.
+                    log.warning("worker %s: lost the lease of %s; stopping it here", self.name, r.job.session_id)
+                    r.handover = True
+                    r.stop.set()
+                    break
                 await r.msg.in_progress()
+                r.renewed = time.monotonic()
                 await self._put_state(r)
             except Exception as e:  # the broker is away; the client reconnects, the next renewal may land
                 log.debug("worker %s: lease renewal failed: %s", self.name, e)
             await asyncio.to_thread(r.thread.join, period)
+        if r.handover and r.thread is not None:
+            await asyncio.to_thread(r.thread.join, 15.0)
         try:
-            if r.handover:
+            if r.handover and await self._lost(r):
+                pass  # the job is another worker's now: neither ack nor nak it
+            elif r.handover:
                 await r.msg.nak()  # back to the queue now, for another worker
             elif r.finish is not None:
                 await self._publish_until_acked(event_subject("finish", r.job.run_id), r.finish.encode(), None)
@@ -218,6 +234,8 @@ class Worker:
             t0, f0 = self._last_frames
             fps = max(0.0, (analysed - f0) / max(now - t0, 1e-6))
             self._last_frames = (now, analysed)
+            metrics.FRAMES_DROPPED.set(sum(r.frames_dropped for r in self.running.values()))
+            metrics.LEASE_RENEWAL.set(max((now - r.renewed for r in self.running.values()), default=0.0))
             beat = WorkerBeat(
                 name=self.name,
                 host=host,
@@ -256,6 +274,17 @@ class Worker:
             }
         )
         await self.broker.sessions.put(f"s.{r.job.session_id}.state", r.state.encode())
+
+    async def _lost(self, r: Running) -> bool:
+        assert self.broker is not None
+        try:
+            entry = await self.broker.sessions.get(f"s.{r.job.session_id}.state")
+        except KeyNotFoundError:
+            return False
+        if not entry.value:
+            return False
+        state = SessionState.decode(entry.value)
+        return state.worker != self.name and state.attempt > r.attempt
 
     async def _previous_counters(self, session_id: str) -> CountersMsg | None:
         assert self.broker is not None
@@ -356,7 +385,7 @@ class Worker:
                 self._call(self._publish_until_acked(event_subject("alert", job.run_id), msg.encode(), msg.msg_id))
                 metrics.ALERTS.inc()
                 # Identifiers only: never an image or a name.
-                log.info("worker %s: published alert %s", self.name, msg.msg_id)
+                log.info("worker %s: published alert %s at %s", self.name, msg.msg_id, msg.frame_time.isoformat())
 
             index = match_index(gallery.gallery())
             watcher = Watcher(job.camera, self.stack(), index, pipeline, match, on_alert, src.continuous)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from izde.config import Settings
-from tests.fleet.harness import NatsServer, WorkerProcess, wait_for
+from tests.fleet.harness import NatsServer, WorkerProcess, require_nats, wait_for
 from tests.store.conftest import fresh_pg_database
 from tests.web.live import live_server
 from tests.web.site import Site, init_users
@@ -21,6 +21,7 @@ from tests.web.site import Site, init_users
 
 @pytest.fixture
 def nats(tmp_path: Path) -> Iterator[NatsServer]:
+    require_nats()
     server = NatsServer(tmp_path)
     server.start()
     try:

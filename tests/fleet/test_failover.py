@@ -5,7 +5,10 @@ verifies."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import re
+import subprocess
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +19,7 @@ import pytest
 from izde.api import Izde
 from tests.conftest import HAMILTON, require_data
 from tests.fleet.conftest import Fleet
-from tests.fleet.harness import LoopCamera, clip_jpegs, wait_for
+from tests.fleet.harness import BIN, LoopCamera, clip_jpegs, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +43,22 @@ def published(fleet: Fleet) -> set[tuple[str, int, str]]:
         for run, track, person in PUBLISHED.findall(w.output()):
             found.add((run, int(track), person))
     return found
+
+
+def fleet_status_cli(fleet: Fleet) -> dict[str, Any]:
+    """``izde fleet status --json`` as the operator, from another process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IZDE_")}
+    env.update(
+        IZDE_HOME=str(fleet.settings.home),
+        IZDE_DATABASE_URL=str(fleet.settings.database_url),
+        IZDE_BROKER__URL=fleet.nats.url,
+        IZDE_TOKEN=fleet.site.tokens["op-a"],
+    )
+    done = subprocess.run(
+        [str(BIN / "izde"), "fleet", "status", "--json"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
 
 
 def test_a_killed_workers_sessions_resume_elsewhere_and_no_alert_is_lost_or_doubled(
@@ -103,6 +122,10 @@ def test_a_killed_workers_sessions_resume_elsewhere_and_no_alert_is_lost_or_doub
             assert stopped["status"] == "stopped", stopped
             assert time.monotonic() - t0 <= 10
         runs = [sessions_by_id(fleet)[sid]["run_id"] for sid in ids]
+        status = fleet_status_cli(fleet)
+        assert {w["name"] for w in status["workers"]} == {"w1", "w2", "w3"} - {victim}
+        assert {s["id"]: s["status"] for s in status["sessions"]} == dict.fromkeys(ids, "stopped")
+        assert all(s["worker"] not in (None, victim) for s in status["sessions"] if s["id"] in moved)
         wait_for(
             lambda: all(site.ok("op-a", "GET", f"/api/v1/runs/{r}")["status"] == "stopped" for r in runs),
             30,

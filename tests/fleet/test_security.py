@@ -6,20 +6,22 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from izde.config import BrokerSettings
 from izde.fleet.broker import BrokerError, connect
-from tests.fleet.harness import BIN, NatsServer
+from tests.fleet.harness import BIN, NatsServer, require_nats
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "fleet" / "nats-server.conf"
 SERVER_PASSWORD, WORKER_PASSWORD = "server-secret-1234", "worker-secret-5678"
 
 
 @pytest.fixture
-def secured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> NatsServer:
+def secured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[NatsServer]:
+    require_nats()
     monkeypatch.setenv("IZDE_NATS_SERVER_PASSWORD", SERVER_PASSWORD)
     monkeypatch.setenv("IZDE_NATS_WORKER_PASSWORD", WORKER_PASSWORD)
     server = NatsServer(tmp_path, EXAMPLE.read_text())  # -p and -sd on the command line override the file's

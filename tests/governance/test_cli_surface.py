@@ -49,6 +49,11 @@ NO_PERSONAL_DATA = {
     "demo",  # sets up its own deployment and acts through the same checks as each of its users
     "serve",  # starts the server; every route checks the logged-in user itself (tests/web)
     "keys new",  # prints a random key for IZDE_DATA_KEY; reads nothing stored
+    "bench fleet",  # sets up its own deployments in a temporary folder, on the shared test data
+    # Fleet processes: a worker has no database and gets a session's gallery only from the servers; a recorder
+    # writes what workers report, as the system, like serve. Both are gated by their broker credentials.
+    "worker",
+    "recorder",
 }
 
 

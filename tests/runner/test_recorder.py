@@ -158,3 +158,19 @@ def test_alerts_of_a_rejected_authorisation_are_not_kept(izde: Izde) -> None:
     with izde.db.session(readonly=True) as s:
         assert s.scalar(select(func.count()).select_from(Alert)) == 0
     assert not list((izde.settings.home / "evidence").rglob("*.jpg"))
+
+
+def test_a_fleet_recorder_keeps_one_alert_per_passage(izde: Izde) -> None:
+    """A replacement worker reports again, under a new track id, the passage its predecessor reported."""
+    run_id, person = new_run(izde)
+    fleet = RunRecorder(izde.db, izde.audit, same_person_within_s=5.0)
+    first = event(run_id, person, track=1_000_003)
+    again = AlertRecord(run_id, person, 2_000_001, first.frame_time + timedelta(seconds=2), 3.5, 0.3, 0.45, 0.8, None)
+    later = AlertRecord(run_id, person, 2_000_009, first.frame_time + timedelta(seconds=9), 10.5, 0.3, 0.45, 0.8, None)
+    a, b, c = fleet.alert(first), fleet.alert(again), fleet.alert(later)
+    assert a is not None and a.new
+    assert b is not None and not b.new and b.alert_id == a.alert_id
+    assert c is not None and c.new
+    # Without the window (in-process runs) the watcher's own cooldown decides, and distinct tracks are kept.
+    assert (r := recorder(izde).alert(AlertRecord(run_id, person, 7, first.frame_time, 1.0, 0.3, 0.45, 0.8, None)))
+    assert r.new
