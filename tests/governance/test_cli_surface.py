@@ -37,6 +37,7 @@ NO_PERSONAL_DATA = {
     "bench stages",
     "bench capacity",
     "bench cameras",
+    "bench mmod-int8",
     # Accuracy evaluation on a public research dataset, never on the watchlist or on camera footage.
     "eval verify",
     "eval identify",
