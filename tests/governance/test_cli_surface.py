@@ -51,6 +51,7 @@ NO_PERSONAL_DATA = {
     "serve",  # starts the server; every route checks the logged-in user itself (tests/web)
     "keys new",  # prints a random key for IZDE_DATA_KEY; reads nothing stored
     "bench fleet",  # sets up its own deployments in a temporary folder, on the shared test data
+    "bench search-archive",  # likewise: its own deployments and an archive of copies of the shared clips
     # Fleet processes: a worker has no database and gets a session's gallery only from the servers; a recorder
     # writes what workers report, as the system, like serve. Both are gated by their broker credentials.
     "worker",
