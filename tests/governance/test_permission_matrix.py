@@ -146,6 +146,8 @@ NOT_IN_MATRIX = {
     "login",
     "logout",
     "require",
+    # The search service: each of its methods makes the one permission check itself (tests/archive, tests/web).
+    "searches",
     "stack",
     # What a killed process left (runs still marked running, staged uploads): system upkeep at every start.
     "sweep_leftovers",
@@ -270,6 +272,7 @@ LISTED: dict[str, tuple[str, CrossCall]] = {
     "gallery": ("operator", lambda s, r, t: s.gallery()[0].person_ids),
     "alerts": ("operator", lambda s, r, t: s.alerts()),
     "alert_feed": ("operator", lambda s, r, t: s.alert_feed(None)),
+    "alert_feed_position": ("operator", lambda s, r, t: None),  # a position in the chain, no record of anyone's
     "threshold_changes": ("approver", lambda s, r, t: s.threshold_changes()),
     "cameras": ("operator", lambda s, r, t: s.cameras()),
     "runs": ("operator", lambda s, r, t: s.runs()),
