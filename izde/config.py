@@ -214,6 +214,13 @@ class WebSettings(_Strict):
     public_url: str = Field(
         "http://127.0.0.1:8080", description="Base URL people reach the console at; used for links in webhooks."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Addresses of the TLS-terminating proxies whose X-Forwarded-For header gives the client's address (for "
+            "the login limit and the logs). Empty: the header is ignored and the peer's own address counts."
+        ),
+    )
     secure_cookies: bool = Field(
         True, description="Mark the session cookie Secure (HTTPS only). Turn off only for tests on localhost."
     )

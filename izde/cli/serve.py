@@ -19,10 +19,11 @@ def serve(
     import uvicorn
 
     from izde.web.app import create_app
+    from izde.web.hardening import server_options
 
     with user_errors():
         s = settings(ctx)
         app = create_app(s)
     bind_host, bind_port = host or s.web.host, port or s.web.port
     err_console.print(f"izde serving {s.home} at http://{bind_host}:{bind_port} (API docs at /docs)")
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", proxy_headers=True, server_header=False)
+    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", **server_options(s))

@@ -25,6 +25,7 @@ from izde.web import (
     routes_users,
 )
 from izde.web.deps import WebState
+from izde.web.hardening import SecurityHeaders, install_docs
 from izde.web.sessions import SessionManager
 from izde.web.uploads import MAX_PHOTOS, BodyLimit
 from izde.web.webhooks import Dispatcher
@@ -76,11 +77,15 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         ),
         lifespan=lifespan,
         redoc_url=None,
+        docs_url=None,  # served by install_docs from the installed package, never a CDN
     )
     app.state.izde = state
     errors.install(app, console.error_page)
     # Photos of up to MAX_PHOTOS uploads plus form fields; anything larger is refused while it arrives.
     app.add_middleware(BodyLimit, limit=settings.web.max_upload_bytes * MAX_PHOTOS + 64 * 1024)
+    # HSTS only with secure cookies: they mean the console is reached over HTTPS.
+    app.add_middleware(SecurityHeaders, hsts=settings.web.secure_cookies)
+    install_docs(app)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
