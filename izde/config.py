@@ -149,7 +149,11 @@ class SecuritySettings(_Strict):
         None, description="File holding the audit chain's HMAC key (default: HOME/secrets/audit.key)."
     )
     token_file: Path | None = Field(
-        None, description="Where 'izde login' keeps this user's session token (default: the user's config dir)."
+        None,
+        description=(
+            "Where 'izde login' keeps this user's session token (default: one file per data directory in the "
+            "user's config dir)."
+        ),
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 14, description="Lifetime of a login session.")
     login_attempts: int = Field(
@@ -320,7 +324,13 @@ class Settings(BaseSettings):
     def token_path(self) -> Path:
         from platformdirs import user_config_path
 
-        return self.security.token_file or user_config_path("izde", appauthor=False) / "token"
+        if self.security.token_file is not None:
+            return self.security.token_file
+        # One token per data directory: a login to one deployment must not shadow (or break) another's.
+        import hashlib
+
+        key = hashlib.sha256(str(self.home.expanduser().resolve()).encode()).hexdigest()[:16]
+        return user_config_path("izde", appauthor=False) / "tokens" / key
 
     @property
     def db_url(self) -> str:

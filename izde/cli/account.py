@@ -48,7 +48,7 @@ def init(
     password_file: Path | None = typer.Option(None, help="Read the password from this file instead of a prompt."),
 ) -> None:
     """Set up a new data directory: the audit key and the first administrator."""
-    with user_errors(), open_izde(ctx) as izde:
+    with user_errors(), open_izde(ctx, as_user=False) as izde:
         izde.initialise(admin, read_password(password_file, "Password", confirm=True), organisation, law_enforcement)
         err_console.print(f"initialised {izde.settings.home}; audit key at {izde.settings.audit_key_path}")
 
@@ -60,7 +60,7 @@ def login(
     print_token: bool = typer.Option(False, "--print-token", help="Print the token instead of saving it."),
 ) -> None:
     """Log in; the session token is saved for later commands (or printed for IZDE_TOKEN)."""
-    with user_errors(), open_izde(ctx) as izde:
+    with user_errors(), open_izde(ctx, as_user=False) as izde:
         token = izde.login(username, read_password(password_file, "Password"), address=LOCAL_ADDRESS)
         if print_token:
             print(token)

@@ -42,13 +42,15 @@ def settings(ctx: typer.Context, **overrides: Any) -> Settings:
     return load_settings(home=opts.home, config_file=opts.config, **overrides)
 
 
-def open_izde(ctx: typer.Context, **overrides: Any) -> Izde:
-    """The service for this command, acting as the user whose token ``izde login`` saved (or IZDE_TOKEN)."""
+def open_izde(ctx: typer.Context, *, as_user: bool = True, **overrides: Any) -> Izde:
+    """The service for this command, acting as the user whose token ``izde login`` saved (or IZDE_TOKEN);
+    ``as_user=False`` for the commands that need nobody logged in (init, login), which a stale token must not
+    break."""
     from izde.api import Izde
     from izde.service.core import token_from_environment
 
     izde = Izde(settings(ctx, **overrides))
-    token = token_from_environment(izde.settings)
+    token = token_from_environment(izde.settings) if as_user else None
     if token:
         izde.use_token(token)
     return izde

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,7 +59,7 @@ def watch(
     read, ended early or was stopped by its authorisation, 5 when the permission or the authorisation is
     missing, 130 when stopped with Ctrl-C.
     """
-    overrides = {"pipeline": {"analysis_fps": fps}} if fps else {}
+    overrides: dict[str, Any] = {"pipeline": {"analysis_fps": fps}} if fps else {}
     stop = threading.Event()
     with user_errors(), open_izde(ctx, **overrides) as izde:
         started = _recorded_at(recorded_at)

@@ -293,7 +293,22 @@ class LiveSource:
                     self._queue.put_nowait(frame)
         finally:
             cap.release()
-            self._queue.put(None)
+            self._end_of_stream()
+
+    def _end_of_stream(self) -> None:
+        """Queue the end marker without ever blocking: a consumer that stopped reading leaves the queue full,
+        and a blocking put would keep this thread (and the camera connection's owner) alive forever. The reader
+        is the only producer, so dropping the oldest frame always makes room."""
+        while True:
+            try:
+                self._queue.put_nowait(None)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.stats.frames_dropped += 1
+                except queue.Empty:
+                    pass
 
     def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
         thread = threading.Thread(target=self._reader, args=(analysis_fps, stop), name="izde-reader", daemon=True)

@@ -58,6 +58,8 @@ def make_session(path: Path, device: Device, threads: int | None = None) -> Any:
         import onnxruntime as ort
     except ImportError as e:
         raise OnnxRuntimeError("onnxruntime is not installed", "pip install onnxruntime") from e
+    # Telemetry off before any session exists: nothing about this deployment's use leaves the machine.
+    ort.disable_telemetry_events()
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # One intra-op thread per usable core; inter-op parallelism does nothing for these chain-like graphs.
