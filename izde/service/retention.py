@@ -11,6 +11,8 @@ from izde.governance.review import AlertState
 from izde.governance.roles import Action
 from izde.service.core import Core
 from izde.store import persons as person_store
+from izde.store import runs
+from izde.store.files import sweep_uploads
 from izde.store.models import Alert, AuditEntry, Person, WatchRun
 
 
@@ -24,15 +26,40 @@ class PurgeReport:
     audit_entries: int
 
 
+STALE_RUN_ERROR = "the process reading it ended without finishing the run (killed or crashed)"
+
+
 class RetentionService(Core):
     def purge(self, *, now: datetime | None = None) -> PurgeReport:
         """Apply the retention periods now (administrators)."""
         self.require(Action.PURGE)
         return self._apply_retention(as_system=False, now=now)
 
+    def sweep_leftovers(self) -> tuple[int, int]:
+        """What a killed process leaves behind, cleaned at every start, purge and watch: runs still marked
+        running whose process is gone become failed (with their watch.stop entry), and staged uploads older than
+        any request are removed. Returns (runs, upload folders)."""
+        with self.db.session() as session:
+            stale = runs.stale_runs(session)
+            for run in stale:
+                runs.finish_run(session, run.id, runs.RunStatus.FAILED, error=STALE_RUN_ERROR)
+                self.audit(
+                    session,
+                    "watch.stop",
+                    "run",
+                    run.id,
+                    actor="system",
+                    status=runs.RunStatus.FAILED.value,
+                    reason=None,
+                    error=STALE_RUN_ERROR,
+                    runner=run.runner,
+                )
+        return len(stale), sweep_uploads(self.settings.home)
+
     def _apply_retention(self, *, as_system: bool, now: datetime | None = None) -> PurgeReport:
         # ``watch`` applies retention as the system before each session; that path is not public, so no caller
         # can skip the permission check by claiming to be the system.
+        self.sweep_leftovers()
         r = self.settings.retention
         now = now or datetime.now(UTC)
         with self.db.transaction() as (session, stage):

@@ -239,3 +239,25 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+UPLOAD_PREFIX = ".upload-"  # private folders of HOME where the web app stages uploaded photos
+UPLOAD_STALE_AFTER_S = 3600.0  # older than any request can last: left behind by a process that died mid-upload
+
+
+def sweep_uploads(home: Path, stale_after_s: float = UPLOAD_STALE_AFTER_S, now: float | None = None) -> int:
+    """Remove staged upload folders left behind (by a killed server); returns how many. Younger ones may belong
+    to a request of another server process on this data directory and are kept."""
+    import shutil
+    import time
+
+    now = time.time() if now is None else now
+    removed = 0
+    for folder in home.glob(UPLOAD_PREFIX + "*"):
+        try:
+            if folder.is_dir() and not folder.is_symlink() and now - folder.stat().st_mtime >= stale_after_s:
+                shutil.rmtree(folder)
+                removed += 1
+        except OSError:
+            continue  # gone already, or not ours to remove: the next sweep tries again
+    return removed

@@ -137,6 +137,8 @@ class WatchRun(Base):
     started_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # files: recording start
     stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # host:pid of the process reading it: a later start on that host can tell a run whose process was killed.
+    runner: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
 class Alert(Base):

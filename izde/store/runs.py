@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
+import socket
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
@@ -70,10 +72,37 @@ def start_run(
         faces_seen=0,
         tracks_seen=0,
         alerts_raised=0,
+        runner=this_process(),
     )
     session.add(run)
     session.flush()
     return run
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def stale_runs(session: Session) -> list[WatchRun]:
+    """Runs still marked running whose process, on this host, no longer exists (it was killed or crashed).
+    Runs of other hosts are left alone: only their own host can tell whether they still run."""
+    host = socket.gethostname()
+    out = []
+    for run in session.scalars(select(WatchRun).where(WatchRun.status == RunStatus.RUNNING.value)):
+        runner_host, _, pid = (run.runner or "").rpartition(":")
+        if runner_host == host and pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            out.append(run)
+    return out
 
 
 def get_run(session: Session, ref: str) -> WatchRun:

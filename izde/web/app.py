@@ -43,6 +43,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     root = Izde(settings)
     root.db  # noqa: B018  (open and migrate now: a broken database should stop the server at start)
     root.audit_key  # noqa: B018
+    swept_runs, swept_uploads = root.sweep_leftovers()  # a previous server on this host may have been killed
+    if swept_runs or swept_uploads:
+        log.warning("marked %d stale run(s) failed, removed %d staged upload(s)", swept_runs, swept_uploads)
     dispatcher = Dispatcher(root.db, settings.web) if settings.web.webhooks else None
     state = WebState(
         settings=settings,

@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from izde.store.files import UPLOAD_PREFIX
 from izde.vision.images import check_pixels
 from izde.web.errors import PayloadTooLarge, UnsupportedMediaType, error_response
 
@@ -51,7 +52,7 @@ async def read_image(upload: UploadFile, limit: int, max_pixels: int) -> tuple[b
 def staged_files(home: Path, files: list[tuple[bytes, str]]) -> Iterator[list[Path]]:
     """The uploads as files in a private folder of the data directory (the service reads paths), removed after."""
     home.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=home))  # mode 0700
+    folder = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=home))  # mode 0700; swept if a crash leaves it
     try:
         paths = []
         for i, (data, ext) in enumerate(files, 1):

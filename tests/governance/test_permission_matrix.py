@@ -142,6 +142,8 @@ NOT_IN_MATRIX = {
     "logout",
     "require",
     "stack",
+    # What a killed process left (runs still marked running, staged uploads): system upkeep at every start.
+    "sweep_leftovers",
     "threshold",
     "use_token",
     "watchlist_size",

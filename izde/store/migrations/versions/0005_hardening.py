@@ -1,4 +1,4 @@
-"""The audit head kept in the database, and one review per person and alert.
+"""The audit head kept in the database, one review per person and alert, and the process reading each run.
 
 Revision ID: 0005
 Revises: 0004
@@ -36,9 +36,13 @@ def upgrade() -> None:
     with op.batch_alter_table("alert_reviews") as batch:
         batch.alter_column("stage", existing_type=sa.String(10), nullable=False)
         batch.create_unique_constraint("uq_alert_reviews_alert_user_stage", ["alert_id", "user_id", "stage"])
+    with op.batch_alter_table("watch_runs") as batch:
+        batch.add_column(sa.Column("runner", sa.String(120), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("watch_runs") as batch:
+        batch.drop_column("runner")
     with op.batch_alter_table("alert_reviews") as batch:
         batch.drop_constraint("uq_alert_reviews_alert_user_stage", type_="unique")
         batch.drop_column("stage")
