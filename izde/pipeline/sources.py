@@ -29,6 +29,7 @@ from izde.vision.types import Frame
 
 log = logging.getLogger(__name__)
 
+MAX_CONSECUTIVE_DECODE_ERRORS = 50  # undecodable frames in a row after which a file is given up as damaged
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # Any scheme counts as a URL here, so that the source policy refuses the ones that are not cameras by name.
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -84,6 +85,7 @@ class SourceStats:
     frames_dropped: int = 0  # due for analysis but discarded because analysis was behind (live sources)
     reconnects: int = 0
     finished: bool = False  # the source was read to its end
+    decode_errors: int = 0  # frames due for analysis that could not be decoded (skipped)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -144,6 +146,7 @@ class FileSource:
     def frames(self, analysis_fps: float, stop: threading.Event) -> Iterator[Frame]:
         sampler = _Sampler(analysis_fps)
         index = -1
+        due = failed = consecutive = 0
         try:
             while not stop.is_set():
                 if not self._cap.grab():
@@ -153,14 +156,27 @@ class FileSource:
                 position = index / self.fps
                 if not sampler.due(position):
                     continue
+                due += 1
                 ok, bgr = self._cap.retrieve()
-                if not ok or bgr is None:
-                    break
+                if not ok or bgr is None or bgr.size == 0:
+                    # A damaged frame: counted and skipped; a long run of them means the rest is unreadable.
+                    failed += 1
+                    consecutive += 1
+                    if consecutive >= MAX_CONSECUTIVE_DECODE_ERRORS:
+                        break
+                    continue
+                consecutive = 0
                 yield Frame(_bgr_to_rgb(bgr), index, position, datetime.now(UTC))
             else:
                 return
+            self.stats.decode_errors = failed
             if self.stats.frames_read == 0:
                 self.stats.error = f"{self.spec.location} holds no decodable video frame"
+            elif failed and failed * 2 >= due:
+                self.stats.error = (
+                    f"{failed} of the {due} frames due for analysis in {self.spec.location} could not be decoded "
+                    "(file damaged)"
+                )
             elif self.frame_count and self.stats.frames_read < 0.98 * self.frame_count - 1:
                 self.stats.error = (
                     f"{self.spec.location} ended early at frame {self.stats.frames_read} of {self.frame_count} "
