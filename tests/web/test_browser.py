@@ -56,7 +56,9 @@ def browser() -> Iterator[Browser]:
 
 
 def log_in(browser: Browser, base: str, user: str, lands_on: str = "/alerts") -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base)
+    # Playwright evaluates wait_for_function expressions with eval, which the console's CSP rightly forbids;
+    # the headers themselves are tested in tests/security/test_web_hardening.py.
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base, bypass_csp=True)
     page = context.new_page()
     page.goto("/login")
     page.get_by_label("User name").fill(user)
