@@ -149,6 +149,7 @@ MATRIX: list[Case] = [
     ),
     ("GET", "/api/v1/cameras/stage", nothing, ALL),
     ("GET", "/api/v1/sessions", nothing, ALL),
+    ("GET", "/api/v1/fleet", nothing, ALL),
     ("POST", "/api/v1/sessions", lambda w: {"json": {"camera": "stage", "authorisation": "f" * 32}}, OPS),
     ("GET", "/api/v1/sessions/nosuchsession", nothing, ALL),
     ("POST", "/api/v1/sessions/nosuchsession/stop", nothing, OPS),
