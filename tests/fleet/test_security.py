@@ -15,6 +15,8 @@ from izde.config import BrokerSettings
 from izde.fleet.broker import BrokerError, connect
 from tests.fleet.harness import BIN, NatsServer, require_nats
 
+pytestmark = pytest.mark.slow  # real nats-server and worker processes; the refusal waits out the connect deadline
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "fleet" / "nats-server.conf"
 SERVER_PASSWORD, WORKER_PASSWORD = "server-secret-1234", "worker-secret-5678"
 
