@@ -77,7 +77,8 @@ def test_crowd_leaves_no_face_data(deployment: Deployment, monkeypatch: pytest.M
     assert found.hits == [], found.hits
     assert found.new_files == []  # nothing new under the data directory, TMPDIR or the caches
     # Only the run's own row, its counters and the audit entries of the session changed.
-    assert set(found.changed_tables) == {"watch_runs", "face_counts", "audit_log"}, found.changed_tables
+    # (audit_head: the signed head of the chain, one row that moves with every entry.)
+    assert set(found.changed_tables) == {"watch_runs", "face_counts", "audit_log", "audit_head"}, found.changed_tables
     assert found.changed_tables["watch_runs"] == (1, 0) and found.changed_tables["face_counts"] == (1, 0)
     assert found.changed_tables["audit_log"][1] == 0  # appended, never rewritten
 

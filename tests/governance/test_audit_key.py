@@ -49,6 +49,7 @@ def test_a_new_key_is_private_and_never_overwritten(tmp_path: Path) -> None:
 def test_load_key(tmp_path: Path, text: str, error: str | None) -> None:
     path = tmp_path / "audit.key"
     path.write_text(text)
+    path.chmod(0o600)  # a group- or world-readable key is refused before its content is read
     if error is None:
         assert load_key(path) == text.strip().encode()
     else:

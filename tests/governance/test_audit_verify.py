@@ -72,8 +72,15 @@ def changed(value: object) -> object:
 
 # Generated from the table, so a column added to the audit log is covered by these tests the day it is added.
 AUDIT_COLUMNS = [c.name for c in AuditEntry.__table__.columns]
-EDITS = [pytest.param(c, False, id=c) for c in AUDIT_COLUMNS if c != "seq"]
-EDITS += [pytest.param(c.name, True, id=f"{c.name}-null") for c in AuditEntry.__table__.columns if c.nullable]
+# Not in the keyed hash: which organisation's auditors read an entry (set after the entry is chained, and
+# readable only, never trusted, by verification). A moved entry is a known limit, stated in docs/security.md.
+UNHASHED = {"organisation_id"}
+EDITS = [pytest.param(c, False, id=c) for c in AUDIT_COLUMNS if c != "seq" and c not in UNHASHED]
+EDITS += [
+    pytest.param(c.name, True, id=f"{c.name}-null")
+    for c in AuditEntry.__table__.columns
+    if c.nullable and c.name not in UNHASHED
+]
 
 
 def test_every_audit_column_is_edited_below() -> None:

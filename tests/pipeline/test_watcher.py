@@ -35,10 +35,13 @@ class CachedAnalysis:
 
     def __init__(self, stack: VisionStack) -> None:
         self.stack = stack
+        self.detector = stack.detector
         self.embedder = stack.embedder
         self._memo: dict[int, tuple[Any, int]] = {}
 
-    def analyse(self, image: np.ndarray, min_face_px: int = 0) -> tuple[Any, int]:
+    def analyse(self, image: np.ndarray, min_face_px: int = 0, plan: Any = None, coarse: Any = None) -> tuple[Any, int]:
+        # The watcher runs with motion gating off here (see watch()), so every frame is searched whole.
+        assert plan is None or plan.full, "these tests replay whole-frame detections"
         key = id(image)
         if key not in self._memo:
             self._memo[key] = self.stack.analyse(image, min_face_px)
@@ -80,7 +83,8 @@ def passages(frames: list[Frame], *starts: float) -> Iterator[Frame]:
 
 def watch(stack: CachedAnalysis, g: Gallery, frames: Iterator[Frame], **pipeline: Any) -> tuple[Watcher, list]:
     alerts: list[AlertEvent] = []
-    w = Watcher("stage", stack, g, PipelineSettings(**pipeline), MatchSettings(), alerts.append)  # type: ignore[arg-type]
+    settings = PipelineSettings(**{"motion": "off", **pipeline})  # whole frames: what CachedAnalysis replays
+    w = Watcher("stage", stack, g, settings, MatchSettings(), alerts.append)  # type: ignore[arg-type]
     returned = [a for f in frames for a in w.process(f)]
     assert returned == alerts  # what process() returns is what the sink was given, once each
     return w, alerts

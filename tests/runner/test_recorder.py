@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from izde.api import Izde
 from izde.config import Settings
-from izde.governance import audit as audit_chain
 from izde.runner.recorder import AlertRecord, RunEnd, RunRecorder, RunStart
 from izde.store.counts import list_face_counts
 from izde.store.models import Alert, AuditEntry, Authorisation, WatchRun, WebhookDelivery
@@ -40,8 +39,10 @@ def izde(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Izde]:
         database_url=url,
         web={"webhooks": [{"url": "https://hooks.example/a", "secret_file": str(_secret(tmp_path))}]},
     )
-    audit_chain.create_key(settings.audit_key_path)
     with Izde(settings) as service:
+        # Rows belong to an organisation: the recorder writes as a logged-in user of one would.
+        service.initialise("admin", "correct horse battery staple", "Police", law_enforcement=True)
+        service.login("admin", "correct horse battery staple")
         yield service
 
 

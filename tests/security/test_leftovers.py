@@ -26,8 +26,13 @@ import os, signal, sys
 from izde.api import Izde
 from izde.config import Settings
 from izde.store import runs
+from sqlalchemy import select
+from izde.store.models import Organisation
 settings = Settings(home=sys.argv[1], database_url=sys.argv[2] or None)
-with Izde(settings) as izde, izde.db.session() as s:
+with Izde(settings) as izde:
+    with izde.db.session(readonly=True) as s:
+        org = s.scalars(select(Organisation.id)).first()  # runs belong to an organisation
+with Izde(settings) as izde, izde.db.scoped(org).session() as s:
     run = runs.start_run(s, camera="door", source="x.mp4", source_kind="file", threshold=0.5,
                          watchlist_hash="h", watchlist_size=1)
     print(run.id, flush=True)
