@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,12 @@ from sqlalchemy import create_engine, text
 
 from izde.api import Izde
 from izde.errors import NotFound
-from izde.store import alerts as alert_store
 from izde.store import migrate
-from izde.store import runs as run_store
 from izde.vision.images import encode_jpeg, read_image_file
 from izde.web.app import create_app
 from tests.conftest import HAMILTON, require_data
 from tests.store.conftest import BACKENDS, fresh_pg_database
+from tests.store.factories import stored_alert
 from tests.web.conftest import make_settings
 from tests.web.site import RECORDED_AT, Site, add_other_organisation, init_users
 
@@ -52,30 +51,7 @@ def world(backend_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> 
         authorisation = site.authorise([person], ["stage"])
         image, _ = read_image_file(HAMILTON / "obama.jpg")
         with Izde(settings, token=site.tokens["op-a"]) as op, op.db.transaction() as (session, stage):
-            run = run_store.start_run(
-                session,
-                camera="stage",
-                source="test",
-                source_kind="file",
-                threshold=0.5,
-                watchlist_hash="x" * 64,
-                watchlist_size=1,
-            )
-            run.authorisation_id = authorisation
-            alert = alert_store.add_alert(
-                session,
-                stage,
-                run_id=run.id,
-                person_id=person,
-                track_id=1,
-                frame_time=datetime.now(UTC),
-                position_s=1.0,
-                distance=0.4,
-                threshold=0.5,
-                quality=0.8,
-                evidence_jpeg=encode_jpeg(image),
-            ).id
-            run_id = run.id
+            run_id, alert = stored_alert(session, stage, person, encode_jpeg(image), authorisation_id=authorisation)
         site.ok("op-a", "POST", f"/api/v1/alerts/{alert}/review", json={"decision": "confirm"})
         # Other Police registers its own camera of the same name (names are unique within an organisation).
         r = site.call("x-admin", "POST", "/api/v1/cameras", json={"name": "stage", "source": str(CLIP)})

@@ -6,7 +6,9 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+from sqlalchemy.orm import Session
 
+from izde.store.files import Stage
 from izde.store.persons import NewPhoto
 from izde.watchlist.types import Category, PersonSpec, Provenance
 
@@ -52,3 +54,43 @@ def photo(*, models: tuple[str, ...] = (MODEL,), ext: str = "jpg", data: bytes |
 
 def jpeg(tag: str = "x") -> bytes:
     return b"\xff\xd8\xff\xe0evidence-" + tag.encode()
+
+
+def stored_alert(
+    session: Session,
+    stage: Stage,
+    person_id: str,
+    evidence_jpeg: bytes,
+    *,
+    threshold: float = 0.5,
+    authorisation_id: str | None = None,
+) -> tuple[str, str]:
+    """A run on camera "stage" with one alert for ``person_id``, written straight through the store (no video):
+    for tests about who may reach an alert, not how it was raised. Returns (run id, alert id)."""
+    from izde.store import alerts as alert_store
+    from izde.store import runs as run_store
+
+    run = run_store.start_run(
+        session,
+        camera="stage",
+        source="test",
+        source_kind="file",
+        threshold=threshold,
+        watchlist_hash="x" * 64,
+        watchlist_size=1,
+    )
+    run.authorisation_id = authorisation_id
+    alert = alert_store.add_alert(
+        session,
+        stage,
+        run_id=run.id,
+        person_id=person_id,
+        track_id=1,
+        frame_time=datetime.now(UTC),
+        position_s=1.0,
+        distance=0.4,
+        threshold=threshold,
+        quality=0.8,
+        evidence_jpeg=evidence_jpeg,
+    )
+    return run.id, alert.id

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,12 +12,11 @@ from fastapi.testclient import TestClient
 
 from izde.api import Izde
 from izde.governance.roles import Role
-from izde.store import alerts as alert_store
-from izde.store import runs as run_store
 from izde.vision.images import encode_jpeg, read_image_file
 from izde.web.app import create_app
 from tests.cli.helpers import PASSWORD
 from tests.conftest import HAMILTON
+from tests.store.factories import stored_alert
 from tests.web.conftest import make_settings
 from tests.web.site import INTRUDER, ROLES, Site, add_other_organisation, init_users
 
@@ -65,28 +63,7 @@ def world(backend_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> 
         authorisation = site.authorise([person], ["stage"], grant=False)
         change = site.ok("op-a", "POST", "/api/v1/threshold/changes", json={"value": 0.5, "reason": "r"})["id"]
         with Izde(settings, token=site.tokens["op-a"]) as service, service.db.transaction() as (session, stage):
-            run = run_store.start_run(
-                session,
-                camera="stage",
-                source="test",
-                source_kind="file",
-                threshold=0.53,
-                watchlist_hash="x" * 64,
-                watchlist_size=1,
-            )
-            alert = alert_store.add_alert(
-                session,
-                stage,
-                run_id=run.id,
-                person_id=person,
-                track_id=1,
-                frame_time=datetime.now(UTC),
-                position_s=1.0,
-                distance=0.4,
-                threshold=0.53,
-                quality=0.8,
-                evidence_jpeg=tiny_jpeg(),
-            ).id
+            _, alert = stored_alert(session, stage, person, tiny_jpeg(), threshold=0.53)
         with Izde(settings, token=site.tokens["admin"]) as admin:
             admin.add_user("leaver", PASSWORD, frozenset({Role.OPERATOR}), "Police", None)
         add_other_organisation(site)
