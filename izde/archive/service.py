@@ -21,11 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from izde.archive.chunks import Chunk, plan_chunks
+from izde.archive.ledger import FLEET, SEARCH_STOPPED, SearchStatus
 from izde.archive.manifest import Archive, load_archive
+from izde.archive.purge import purge_ungranted_searches
 from izde.archive.report import UseRecord
 from izde.archive.sightings import Hit, Sighting, sightings
 from izde.errors import Conflict, InvalidInput
@@ -36,7 +38,6 @@ from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
 from izde.runner.recorder import RunEnd, RunStart
-from izde.service.authorisations import find_authorisation, scope_of
 from izde.service.watching import alert_record, run_counters
 from izde.store import runs
 from izde.store.lookup import by_id_or_prefix, not_found
@@ -55,22 +56,13 @@ from izde.store.models import (
 if TYPE_CHECKING:
     from izde.api import Izde
     from izde.config import Settings
+    from izde.fleet.server import FleetServer
 
 log = logging.getLogger(__name__)
 
 RECHECK_S = 2.0  # how often a running chunk re-reads its search (stopped?) and authorisation
 POLL_S = 0.5  # how often the process that runs a search looks at its progress
 MAX_ATTEMPTS = 3  # a chunk that kills its worker this often is failed, so one bad file cannot stall a search
-
-
-class SearchStatus:
-    RUNNING = "running"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    PURGED = "purged"
-    ENDED = frozenset({STOPPED, COMPLETED, FAILED, PURGED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +118,14 @@ class SearchView:
 
 
 Progress = Callable[[SearchView], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkWork:
+    scope: Scope
+    wanted: frozenset[str]  # the persons searched for
+    fps: float
+    threshold: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,13 +260,23 @@ class SearchService:
         *,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        fleet: FleetServer | None = None,
+        local: bool = False,
+        reopened: bool = False,
     ) -> SearchView:
-        """Run the search's remaining chunks on ``workers`` processes until all are done, it is stopped (``stop``
-        or another user's stop), or its authorisation no longer allows it. Resumable: run it again."""
+        """Run the search's remaining chunks until all are done, it is stopped (``stop`` or another user's stop),
+        or its authorisation no longer allows it. Resumable: run it again.
+
+        Where they run: as jobs of the fleet when ``fleet`` (a server's connection) is given or ``broker.url`` is
+        set, unless ``local``; otherwise on ``workers`` processes of this machine that share only the database.
+        ``reopened``: the caller has already called :meth:`reopen`."""
         if not 1 <= workers <= 64:
             raise InvalidInput(f"--workers must be 1 to 64, got {workers}")
-        view = self._resume(search_id)
         stop = stop or threading.Event()
+        on_fleet = not local and (fleet is not None or bool(self.izde.settings.broker.url))
+        view = self.get(search_id) if reopened else self.reopen(search_id, keep_fleet=on_fleet)
+        if on_fleet:
+            return self._run_on_fleet(view, progress, stop, fleet)
         ctx = multiprocessing.get_context("spawn")
         actor = self.izde.require(Action.WATCH_RECORDED)
         # Workers act as this user: with the user's token from the command line, or, in the server, by the user's
@@ -305,6 +315,25 @@ class SearchService:
                 if p.is_alive():
                     p.kill()
                     p.join()
+        return self._finish(view.id)
+
+    def _run_on_fleet(
+        self, view: SearchView, progress: Progress | None, stop: threading.Event, fleet: FleetServer | None
+    ) -> SearchView:
+        from izde.archive.fleet import FleetSearch  # the NATS client is needed only for a fleet
+        from izde.fleet.server import FleetServer
+
+        if view.status == SearchStatus.COMPLETED:
+            return view
+        # A process of its own (the command line) only publishes jobs: the servers answer the workers and record.
+        own = FleetServer(self.izde, "search", serve=False) if fleet is None else None
+        if own is not None:
+            own.start()
+        try:
+            FleetSearch(self, fleet or own).run(view.id, progress, stop)  # type: ignore[arg-type]
+        finally:
+            if own is not None:
+                own.stop()
         return self._finish(view.id)
 
     def work(self, search_id: str, worker: str, stop: threading.Event | None = None) -> int:
@@ -346,7 +375,8 @@ class SearchService:
             session.expunge(chunk)
             return chunk, chunk.run_id
 
-    def _run_chunk(self, search_id: str, chunk: ArchiveChunk, run_id: str | None, stop: threading.Event) -> bool:
+    def _work_of(self, search_id: str) -> ChunkWork:
+        """What every chunk of the search is run with: its scope, persons, analysis rate and threshold."""
         izde = self.izde
         with izde.db.session(readonly=True) as session:
             search = session.get(ArchiveSearch, search_id)
@@ -357,8 +387,49 @@ class SearchService:
                 search.analysis_fps,
             )
         scope = izde._scope(authorisation_id)
-        gallery, wl_hash = izde._gallery(scope.persons & wanted)
-        threshold = izde.threshold()
+        return ChunkWork(scope, wanted, fps, izde.threshold())
+
+    def _chunk_run(
+        self, search_id: str, chunk: ArchiveChunk, run_id: str | None, work: ChunkWork, on_fleet: bool = False
+    ) -> str:
+        """The chunk's watch run: recorded at its first attempt, set running again at a retry, which keeps the
+        run so that the alerts it raises again keep their keys. ``on_fleet``: a fleet worker runs it."""
+        izde = self.izde
+        runner = runs.FLEET_RUNNER if on_fleet else runs.this_process()
+        if run_id is not None:
+            with izde.db.session() as session:
+                again = {"status": "running", "ended_at": None, "runner": runner}
+                session.execute(update(WatchRun).where(WatchRun.id == run_id).values(**again))
+            return run_id
+        gallery, wl_hash = izde._match_gallery(work.scope.persons & work.wanted)
+        run_id = izde._run_recorder().start(
+            RunStart(
+                camera=chunk.camera,
+                source=f"{chunk.path}#t={chunk.start_s:.3f},{chunk.end_s:.3f}",
+                source_kind=SourceKind.FILE.value,
+                threshold=work.threshold,
+                watchlist_hash=wl_hash,
+                watchlist_size=len(gallery.person_ids),
+                authorisation_id=work.scope.id,
+                started_by=izde.actor.user_id if izde.actor else "system",
+                recorded_at=chunk.recording_start,
+                urgent=work.scope.status.value != "granted",
+                runner=runner,
+            )
+        )
+        with izde.db.session() as session:
+            session.execute(
+                update(ArchiveChunk)
+                .where(ArchiveChunk.id == chunk.id, ArchiveChunk.search_id == search_id)
+                .values(run_id=run_id)
+            )
+        return run_id
+
+    def _run_chunk(self, search_id: str, chunk: ArchiveChunk, run_id: str | None, stop: threading.Event) -> bool:
+        izde = self.izde
+        work = self._work_of(search_id)
+        scope, wanted, fps, threshold = work.scope, work.wanted, work.fps, work.threshold
+        gallery = izde._gallery(scope.persons & wanted)[0]
         recorder = izde._run_recorder()
         spec = SourceSpec(SourceKind.FILE, chunk.path)
         try:
@@ -367,31 +438,7 @@ class SearchService:
         except Exception as e:
             self._end_chunk(search_id, chunk.id, "failed", str(e))
             return False
-        if run_id is None:
-            run_id = recorder.start(
-                RunStart(
-                    camera=chunk.camera,
-                    source=f"{chunk.path}#t={chunk.start_s:.3f},{chunk.end_s:.3f}",
-                    source_kind=SourceKind.FILE.value,
-                    threshold=threshold,
-                    watchlist_hash=wl_hash,
-                    watchlist_size=len(gallery),
-                    authorisation_id=scope.id,
-                    started_by=izde.actor.user_id if izde.actor else "system",
-                    recorded_at=chunk.recording_start,
-                    urgent=scope.status.value != "granted",
-                )
-            )
-            with izde.db.session() as session:
-                session.execute(
-                    update(ArchiveChunk)
-                    .where(ArchiveChunk.id == chunk.id, ArchiveChunk.search_id == search_id)
-                    .values(run_id=run_id)
-                )
-        else:
-            with izde.db.session() as session:
-                # A retry after a crash keeps the chunk's run, so its alerts keep their keys.
-                session.execute(update(WatchRun).where(WatchRun.id == run_id).values(status="running", ended_at=None))
+        run_id = self._chunk_run(search_id, chunk, run_id, work)
 
         def store_alert(event: AlertEvent) -> None:
             at = chunk.recording_start + timedelta(seconds=event.position_s)
@@ -406,7 +453,7 @@ class SearchService:
         def guard(_frame: Any) -> str | None:
             nonlocal reason, scope
             if stop.is_set():
-                return "the search was stopped"
+                return SEARCH_STOPPED
             if time.monotonic() - checked["at"] < RECHECK_S:
                 return reason
             checked["at"] = time.monotonic()
@@ -414,7 +461,7 @@ class SearchService:
                 s = session.get(ArchiveSearch, search_id)
                 status = s.status if s else SearchStatus.STOPPED
             if status != SearchStatus.RUNNING:
-                reason = "the search was stopped"
+                reason = SEARCH_STOPPED
                 return reason
             scope = izde._scope(scope.id)
             d = standing(scope, datetime.now(UTC), self._grace)
@@ -437,16 +484,9 @@ class SearchService:
             error = str(e)
             raise
         finally:
+            # The chunk's row follows from the run's end (izde.archive.ledger), in the same transaction.
             recorder.finish(run_id, RunEnd(status, run_counters(src.stats, watcher.counters), error, reason))
             recorder.discard_rejected(run_id)
-            if status is runs.RunStatus.COMPLETED:
-                self._end_chunk(search_id, chunk.id, "done", None)
-            elif status is runs.RunStatus.STOPPED:
-                self._end_chunk(search_id, chunk.id, "pending", None)  # resumed later from its start
-                if reason is not None and "stopped" not in reason:
-                    self.stop(search_id, reason)
-            else:
-                self._end_chunk(search_id, chunk.id, "failed", error)
         return status is runs.RunStatus.COMPLETED
 
     def _end_chunk(self, search_id: str, chunk_id: str, status: str, error: str | None) -> None:
@@ -477,8 +517,10 @@ class SearchService:
             search = session.get(ArchiveSearch, search_id)
             return bool(left) and search is not None and search.status == SearchStatus.RUNNING
 
-    def _resume(self, ref: str) -> SearchView:
-        """Make a search runnable: chunks left running by a crash go back to the queue."""
+    def reopen(self, ref: str, keep_fleet: bool = False) -> SearchView:
+        """Make a search runnable (what :meth:`run` does first): chunks left running by a crash go back to the
+        queue (``keep_fleet``: except those a fleet session holds, which may still be running; the fleet driver
+        looks at each). A purged search is refused; a completed one stays as it is."""
         izde = self.izde
         izde.require(Action.WATCH_RECORDED)
         self.purge_ungranted()
@@ -494,11 +536,10 @@ class SearchService:
                 .select_from(ArchiveChunk)
                 .where(ArchiveChunk.search_id == search.id, ArchiveChunk.attempts > 0)
             )
-            session.execute(
-                update(ArchiveChunk)
-                .where(ArchiveChunk.search_id == search.id, ArchiveChunk.status == "running")
-                .values(status="pending")
-            )
+            left = (ArchiveChunk.search_id == search.id) & (ArchiveChunk.status == "running")
+            if keep_fleet:
+                left &= ArchiveChunk.worker.is_(None) | ~ArchiveChunk.worker.startswith(FLEET)
+            session.execute(update(ArchiveChunk).where(left).values(status="pending"))
             resumed = search.status != SearchStatus.RUNNING or bool(tried)
             search.status, search.stop_reason, search.finished_at = SearchStatus.RUNNING, None, None
             if resumed:
@@ -554,26 +595,8 @@ class SearchService:
     def purge_ungranted(self, now: datetime | None = None) -> int:
         """Searches whose authorisation was rejected, or whose urgent start was not granted within the grace
         period, lose every alert and evidence file they produced; returns how many were purged."""
-        izde = self.izde
-        now = now or datetime.now(UTC)
-        purged = 0
-        with izde.db.transaction() as (session, stage):
-            for search in session.scalars(select(ArchiveSearch).where(ArchiveSearch.status != SearchStatus.PURGED)):
-                scope = scope_of(session, find_authorisation(session, search.authorisation_id))
-                d = standing(scope, now, self._grace)
-                if d.allowed:
-                    continue
-                run_ids = select(ArchiveChunk.run_id).where(ArchiveChunk.search_id == search.id)
-                files = [f for f in session.scalars(select(Alert.evidence_file).where(Alert.run_id.in_(run_ids))) if f]
-                n = session.execute(delete(Alert).where(Alert.run_id.in_(run_ids))).rowcount or 0  # type: ignore[attr-defined]
-                stage.delete_on_commit(files)
-                search.status, search.stop_reason = SearchStatus.PURGED, d.reason
-                search.finished_at = search.finished_at or now
-                izde.audit(
-                    session, "search.purged", "search", search.id, actor="system", reason=d.reason, alerts_deleted=n
-                )
-                purged += 1
-        return purged
+        with self.izde.db.transaction() as (session, stage):
+            return purge_ungranted_searches(session, stage, self.izde.audit, self._grace, now or datetime.now(UTC))
 
     # -- reading ----------------------------------------------------------------------------------------------
 

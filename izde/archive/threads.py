@@ -13,6 +13,8 @@ from izde.governance.roles import Actor
 
 if TYPE_CHECKING:
     from izde.api import Izde
+    from izde.archive.service import SearchView
+    from izde.fleet.server import FleetServer
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +22,22 @@ JOIN_TIMEOUT_S = 15.0
 
 
 class SearchThreads:
-    def __init__(self, services: Callable[[Actor], Izde]) -> None:
+    def __init__(self, services: Callable[[Actor], Izde], fleet: FleetServer | None = None) -> None:
+        """``fleet``: the server's fleet connection; searches then run as jobs of the fleet's workers."""
         self._services = services
+        self._fleet = fleet
         self._running: dict[str, tuple[threading.Thread, threading.Event]] = {}
         self._lock = threading.Lock()
 
-    def start(self, search_id: str, actor: Actor, workers: int) -> None:
+    def start(self, search_id: str, actor: Actor, workers: int) -> SearchView:
+        """Reopen the search now, so that a refusal reaches the caller and the answer shows it running; then
+        run it in a thread."""
+        view = self._services(actor).searches.reopen(search_id, keep_fleet=self._fleet is not None)
         stop = threading.Event()
 
         def run() -> None:
             try:
-                self._services(actor).searches.run(search_id, workers, stop=stop)
+                self._services(actor).searches.run(search_id, workers, stop=stop, fleet=self._fleet, reopened=True)
             except Exception as e:  # kept in the search's record by its workers; here only logged
                 log.warning("search %s ended with an error: %s", search_id, e)
             finally:
@@ -41,6 +48,7 @@ class SearchThreads:
         with self._lock:
             self._running[search_id] = (thread, stop)
         thread.start()
+        return view
 
     def running(self) -> list[str]:
         with self._lock:

@@ -35,7 +35,12 @@ def search(
     manifest: Path | None = typer.Option(
         None, "--manifest", help="CSV with the header camera,start,path instead of a folder (start with a zone)."
     ),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="Worker processes (about one per core)."),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1, max=64, help="Local worker processes (about one per core); not with a fleet."
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Run on local worker processes even when a fleet (broker.url) is configured."
+    ),
     analysis_fps: float | None = typer.Option(
         None, "--analysis-fps", min=0.1, max=60, help="Frames analysed per second of footage (default: settings)."
     ),
@@ -47,27 +52,33 @@ def search(
     The authorisation must cover recorded footage, every camera of the archive and all of the time it spans;
     otherwise nothing is searched. Each recording's start comes from its name (patterns: {patterns}, UTC), from
     the --manifest, or from the file's creation_time; files whose start is unknown are listed and not searched.
-    Every sighting is an alert awaiting two operators' review. Nothing about anyone else is kept. Ctrl-C stops
-    the search; 'izde searches resume ID' goes on where it stopped. Exit status: 0 when all footage was searched,
-    3 when some could not be read or the search was stopped, 5 when the permission or the authorisation is
-    missing.
+    Every sighting is an alert awaiting two operators' review. Nothing about anyone else is kept. With a fleet
+    configured (broker.url), the chunks run as jobs of its workers and the servers record what they find;
+    otherwise on --workers local processes. Ctrl-C stops the search; 'izde searches resume ID' goes on where
+    it stopped. Exit status: 0 when all footage was searched, 3 when some could not be read or the search was
+    stopped, 5 when the permission or the authorisation is missing.
     """
     with user_errors(), open_izde(ctx) as izde:
         found = izde.searches.load(archive, manifest)
         for r in found.refused:
             err_console.print(f"[yellow]not searched:[/] {r.path}: {r.reason}", highlight=False)
         view = izde.searches.plan(found, authorisation, case, person, analysis_fps=analysis_fps, chunk_s=chunk_s)
+        where = "as jobs of the fleet" if _on_fleet(izde, local) else f"{workers} worker process(es)"
         err_console.print(
             f"search {view.id[:12]} for {', '.join(view.persons)}: {view.recordings} recording(s), "
-            f"{view.footage_s / 3600:.2f} h of footage in {view.chunks} chunk(s), {workers} worker(s)"
+            f"{view.footage_s / 3600:.2f} h of footage in {view.chunks} chunk(s), {where}"
         )
-        _run(izde, view, workers, as_json)
+        _run(izde, view, workers, as_json, local)
 
 
 search.__doc__ = (search.__doc__ or "").replace("{patterns}", _PATTERNS)
 
 
-def _run(izde: Izde, view: SearchView, workers: int, as_json: bool) -> None:
+def _on_fleet(izde: Izde, local: bool) -> bool:
+    return bool(izde.settings.broker.url) and not local
+
+
+def _run(izde: Izde, view: SearchView, workers: int, as_json: bool, local: bool) -> None:
     stop = threading.Event()
     with Progress(
         TextColumn("[bold]search {task.fields[case]}"),
@@ -85,7 +96,7 @@ def _run(izde: Izde, view: SearchView, workers: int, as_json: bool) -> None:
 
         shown(view)
         try:
-            done = izde.searches.run(view.id, workers, progress=shown, stop=stop)
+            done = izde.searches.run(view.id, workers, progress=shown, stop=stop, local=local)
         except KeyboardInterrupt:
             stop.set()
             done = izde.searches.stop(view.id)
@@ -172,10 +183,12 @@ def stop(ctx: typer.Context, ref: str = typer.Argument(..., help="Search id (or 
 def resume(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Search id (or prefix)."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="Worker processes."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="Local worker processes."),
+    local: bool = typer.Option(False, "--local", help="Local worker processes even when a fleet is configured."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per sighting on stdout."),
 ) -> None:
-    """Go on with a stopped or interrupted search without redoing finished chunks (operator)."""
+    """Go on with a stopped or interrupted search without redoing finished chunks (operator). On a fleet,
+    chunks still running on workers are waited for, not run twice."""
     with user_errors(), open_izde(ctx) as izde:
         view = izde.searches.get(ref)
-        _run(izde, view, workers, as_json)
+        _run(izde, view, workers, as_json, local)

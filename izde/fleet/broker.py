@@ -48,7 +48,7 @@ RPC_RECHECK = "izde.rpc.recheck"
 RPC_GALLERY = "izde.rpc.gallery"
 SERVERS_QUEUE = "servers"
 DUPLICATE_WINDOW_S = 300.0
-JOB_KINDS = ("session",)  # archive search chunks will be a second kind on the same mechanism
+JOB_KINDS = ("session",)  # a search chunk is a session over a file segment, so one kind serves both
 MAX_PAYLOAD_HINT = "raise max_payload in the NATS server's configuration (see docs/fleet.md)"
 
 

@@ -31,7 +31,8 @@ class Message(BaseModel):
 
 class Job(Message):
     """A durable work item: one worker claims it and holds it by in-progress acks (its lease). ``kind`` names
-    what to run ("session" today); ``payload`` is that kind's own message."""
+    what to run ("session": a watch session, or a chunk of a search, which is a session over a file segment);
+    ``payload`` is that kind's own message."""
 
     kind: str
     id: str
@@ -50,6 +51,9 @@ class SessionJob(Message):
     analysis_fps: float
     pipeline: dict[str, Any]  # PipelineSettings of the server that started it
     match: dict[str, Any]  # MatchSettings, with the threshold in force
+    # A segment of the file (a search's chunk), positions in the whole file; None: all of it.
+    start_s: float | None = None
+    end_s: float | None = None
 
 
 class WorkerBeat(Message):
@@ -77,6 +81,10 @@ class SessionSpec(Message):
     live: bool
     started_at: datetime
     organisation_id: str | None = None  # only its organisation's users see or stop it
+    # A chunk of a retrospective search: the search whose stop ends it, and the persons it looks for (a subset
+    # of those the authorisation names). None for a watch session.
+    search_id: str | None = None
+    persons: list[str] | None = None
 
 
 class SessionState(Message):

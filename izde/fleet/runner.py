@@ -62,6 +62,7 @@ class FleetRunner:
                 started_by=actor.user_id,
                 recorded_at=None if live else footage_start,
                 urgent=scope.status.value != "granted",
+                runner=runs.FLEET_RUNNER,  # no restart of this server makes it stale: a worker runs it
             )
         )
         session_id = uuid.uuid4().hex
@@ -87,16 +88,8 @@ class FleetRunner:
             started_at=datetime.now(UTC),
             organisation_id=actor.organisation_id,
         )
-        self.server.call(self._dispatch(info, job))
+        self.server.call(dispatch(self.server, info, job))
         return self.get(session_id)
-
-    async def _dispatch(self, spec: SessionSpec, job: SessionJob) -> None:
-        broker = self.server.broker
-        assert broker is not None
-        await broker.sessions.put(f"s.{spec.session_id}.spec", spec.encode())
-        message = Job(kind=SESSION_KIND, id=spec.session_id, payload=job.model_dump(mode="json"))
-        headers = {"Nats-Msg-Id": f"job.{spec.session_id}"}
-        await broker.js.publish(job_subject(SESSION_KIND), message.encode(), headers=headers)
 
     # -- reading the fleet ----------------------------------------------------------------------------------
 
@@ -170,9 +163,7 @@ class FleetRunner:
             raise NotFound(f"no watch session '{session_id}' in the fleet", "list them at /api/v1/sessions")
         actor = service.require(Action.WATCH_LIVE if spec.live else Action.WATCH_RECORDED)
         request = StopRequest(by=actor.username, reason=f"stopped by {actor.username}", at=datetime.now(UTC))
-        self.server.call(self._put(f"s.{session_id}.stop", request.encode()))
-        state: SessionState | None = self.server.call(self.server.get(f"s.{session_id}.state", SessionState))
-        if state is None:
+        if self.server.call(request_stop(self.server, session_id, request)):
             # Not claimed yet: no worker will run it (a worker that claims it now sees the request first).
             service._run_recorder().finish(
                 spec.run_id, RunEnd(runs.RunStatus.STOPPED, runs.RunCounters(), reason=request.reason)
@@ -186,14 +177,28 @@ class FleetRunner:
             time.sleep(0.2)
         return self.get(session_id)
 
-    async def _put(self, key: str, value: bytes) -> None:
-        broker = self.server.broker
-        assert broker is not None
-        await broker.sessions.put(key, value)
-
     def shutdown(self) -> None:
         """Sessions belong to the fleet, not to this server: they go on. Only the connection closes."""
         self.server.stop()
+
+
+async def dispatch(server: FleetServer, spec: SessionSpec, job: SessionJob) -> None:
+    """Make a session known to the fleet (its spec, for status and rechecks), then queue it for a worker."""
+    broker = server.broker
+    assert broker is not None
+    await broker.sessions.put(f"s.{spec.session_id}.spec", spec.encode())
+    message = Job(kind=SESSION_KIND, id=spec.session_id, payload=job.model_dump(mode="json"))
+    headers = {"Nats-Msg-Id": f"job.{spec.session_id}"}
+    await broker.js.publish(job_subject(SESSION_KIND), message.encode(), headers=headers)
+
+
+async def request_stop(server: FleetServer, session_id: str, request: StopRequest) -> bool:
+    """Record a stop request; True when no worker has claimed the session yet (none will run it now: a worker
+    that claims it sees the request first), so the caller ends its run itself."""
+    broker = server.broker
+    assert broker is not None
+    await broker.sessions.put(f"s.{session_id}.stop", request.encode())
+    return await server.get(f"s.{session_id}.state", SessionState) is None
 
 
 def describe(spec: SessionSpec, state: SessionState | None, stop: StopRequest | None, failover_s: float) -> SessionInfo:

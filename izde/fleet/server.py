@@ -11,12 +11,13 @@ import asyncio
 import logging
 import threading
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js.errors import KeyNotFoundError
 
+from izde.archive.ledger import SEARCH_STOPPED, SearchStatus
 from izde.fleet.broker import RPC_GALLERY, RPC_RECHECK, SERVERS_QUEUE, Broker, connect
 from izde.fleet.messages import (
     GalleryReply,
@@ -30,8 +31,9 @@ from izde.fleet.messages import (
 )
 from izde.fleet.recorder import EventRecorder
 from izde.governance import users
-from izde.governance.authorisations import stop_reason
+from izde.governance.authorisations import standing, stop_reason
 from izde.governance.roles import Action, decision
+from izde.store.models import ArchiveSearch
 
 if TYPE_CHECKING:
     from izde.api import Izde
@@ -42,8 +44,11 @@ CALL_TIMEOUT_S = 15.0
 
 
 class FleetServer:
-    def __init__(self, root: Izde, name: str = "server") -> None:
+    def __init__(self, root: Izde, name: str = "server", serve: bool = True) -> None:
+        """``serve``: answer workers and record events (a server); off, the connection only publishes and reads
+        (a command that dispatches work, like ``izde search`` on the fleet)."""
         self.root = root
+        self.serve = serve
         self.settings = root.settings
         self.name = name
         self.loop = asyncio.new_event_loop()
@@ -71,10 +76,11 @@ class FleetServer:
 
     async def _main(self) -> None:
         try:
-            self.broker = await connect(self.settings.broker, f"izde {self.name}", declare=True)
-            await self.broker.nc.subscribe(RPC_RECHECK, queue=SERVERS_QUEUE, cb=self._on_recheck)
-            await self.broker.nc.subscribe(RPC_GALLERY, queue=SERVERS_QUEUE, cb=self._on_gallery)
-            if self.settings.broker.recorder:
+            self.broker = await connect(self.settings.broker, f"izde {self.name}", declare=self.serve)
+            if self.serve:
+                await self.broker.nc.subscribe(RPC_RECHECK, queue=SERVERS_QUEUE, cb=self._on_recheck)
+                await self.broker.nc.subscribe(RPC_GALLERY, queue=SERVERS_QUEUE, cb=self._on_gallery)
+            if self.serve and self.settings.broker.recorder:
                 recorder = EventRecorder(self.broker, self.root)
                 self._tasks.append(asyncio.create_task(recorder.run(self._stop)))
         except BaseException as e:
@@ -143,10 +149,21 @@ class FleetServer:
         d = decision(current, Action.WATCH_LIVE if spec.live else Action.WATCH_RECORDED)
         if not d.allowed:
             return RecheckReply(stop=f"{spec.started_by} may no longer watch: {d.reason}")
-        reason = stop_reason(scope, footage_time, datetime.now(UTC))
+        if spec.search_id is not None:
+            # A search's chunk: recorded footage whose window was checked when the search was planned; it goes
+            # on while the search runs and the authorisation stands (an urgent one within the archive's grace).
+            with self.root.db.session(readonly=True) as session:
+                search = session.get(ArchiveSearch, spec.search_id)
+            if search is None or search.status != SearchStatus.RUNNING:
+                return RecheckReply(stop=SEARCH_STOPPED)
+            grace = timedelta(hours=self.settings.archive.urgent_grace_h)
+            d = standing(scope, datetime.now(UTC), grace)
+            reason = None if d.allowed else d.reason
+        else:
+            reason = stop_reason(scope, footage_time, datetime.now(UTC))
         if reason is not None:
             return RecheckReply(stop=reason)
-        return RecheckReply(gallery_hash=self.root._match_gallery(scope.persons)[1])
+        return RecheckReply(gallery_hash=self.root._match_gallery(_persons(spec, scope.persons))[1])
 
     async def _on_gallery(self, msg: Msg) -> None:
         try:
@@ -168,7 +185,7 @@ class FleetServer:
 
     def gallery(self, spec: SessionSpec, worker: str) -> GalleryReply:
         scope = self.root._scope(spec.authorisation_id)
-        gallery, wl_hash = self.root._match_gallery(scope.persons)
+        gallery, wl_hash = self.root._match_gallery(_persons(spec, scope.persons))
         with self.root.db.session() as session:
             # Templates leaving the database is itself something oversight must be able to see.
             self.root.audit(
@@ -183,3 +200,8 @@ class FleetServer:
                 watchlist_hash=wl_hash,
             )
         return GalleryReply.of(gallery, wl_hash)
+
+
+def _persons(spec: SessionSpec, authorised: frozenset[str]) -> frozenset[str]:
+    """Whom a session looks for: everyone its authorisation names, or a search's chosen few among them."""
+    return authorised if spec.persons is None else authorised & frozenset(spec.persons)

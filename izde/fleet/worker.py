@@ -361,7 +361,9 @@ class Worker:
             gallery = self._gallery(r)
             gallery_hash = gallery.hash
             spec = parse_source(job.source)
-            src = open_source(spec, pipeline.stream_retries, pipeline.stream_backoff_s)
+            segment = (job.start_s or 0.0, job.end_s) if job.start_s is not None or job.end_s is not None else None
+            max_pixels = self.settings.security.max_image_pixels
+            src = open_source(spec, pipeline.stream_retries, pipeline.stream_backoff_s, max_pixels, segment)
             epoch = r.attempt * TRACK_EPOCH
             last = {"counters": time.monotonic(), "recheck": time.monotonic()}
 

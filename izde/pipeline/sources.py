@@ -371,10 +371,18 @@ Source = FileSource | FolderSource | LiveSource
 
 
 def open_source(
-    spec: SourceSpec, retries: int = 5, backoff_s: float = 1.0, max_pixels: int = DEFAULT_MAX_PIXELS
+    spec: SourceSpec,
+    retries: int = 5,
+    backoff_s: float = 1.0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    segment: tuple[float, float | None] | None = None,
 ) -> Source:
+    """``segment``: (start_s, end_s) of a file, positions in the whole file; only files have segments."""
+    if segment is not None and spec.kind is not SourceKind.FILE:
+        raise SourceError(f"only a video file can be read in part, not {spec.location}")
     if spec.kind is SourceKind.FILE:
-        return FileSource(spec, max_pixels)
+        start_s, end_s = segment or (0.0, None)
+        return FileSource(spec, max_pixels, start_s=start_s, end_s=end_s)
     if spec.kind is SourceKind.FOLDER:
         return FolderSource(spec, max_pixels)
     return LiveSource(spec, retries=retries, backoff_s=backoff_s, max_pixels=max_pixels)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from izde.archive.ledger import chunk_run_ended
 from izde.store import alerts as alert_store
 from izde.store import counts, outbox, runs
 from izde.store.db import Database
@@ -49,6 +50,7 @@ class RunStart:
     started_by: str
     recorded_at: datetime | None  # recorded footage: when its recording started; None for live sources
     urgent: bool  # started under an urgent authorisation not yet granted
+    runner: str | None = None  # None: this process; runs.FLEET_RUNNER: the fleet's workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,7 @@ class RunRecorder:
                 threshold=s.threshold,
                 watchlist_hash=s.watchlist_hash,
                 watchlist_size=s.watchlist_size,
+                runner=s.runner,
             )
             run.authorisation_id, run.started_by, run.recorded_at = s.authorisation_id, s.started_by, s.recorded_at
             self.audit(
@@ -207,13 +210,16 @@ class RunRecorder:
         return run
 
     def finish(self, run_id: str, end: RunEnd) -> bool:
-        """Final counters, status and the ``watch.stop`` entry; False when the run had already finished."""
+        """Final counters, status and the ``watch.stop`` entry (and the end of the search chunk it ran, if any);
+        False when the run had already finished."""
         with self._run_db(run_id).session() as session:
             run = self._counters(session, run_id, end.counters)
             if run is None or run.status != runs.RunStatus.RUNNING:
                 return False
             finished = runs.finish_run(session, run_id, end.status, error=end.error)
             finished.stop_reason = end.reason
+            # A search's chunk ends with its run, in this transaction, whichever process ran it.
+            chunk_run_ended(session, run_id, end.status, end.error, end.reason)
             self.audit(
                 session,
                 "watch.stop",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
+from izde.archive.purge import purge_ungranted_searches
 from izde.governance.review import AlertState
 from izde.governance.roles import Action
 from izde.service.core import Core
@@ -25,6 +26,7 @@ class PurgeReport:
     expired_persons: int
     runs: int
     audit_entries: int
+    ungranted_searches: int  # searches purged by the post-event rule (izde.archive.purge)
 
 
 STALE_RUN_ERROR = "the process reading it ended without finishing the run (killed or crashed)"
@@ -110,6 +112,8 @@ class RetentionService(Core):
                 if audit_chain
                 else 0
             )
+            grace = timedelta(hours=self.settings.archive.urgent_grace_h)
+            counts["ungranted_searches"] = purge_ungranted_searches(session, stage, self.audit, grace, now)
             report = PurgeReport(**counts)
             if any(counts.values()) or not as_system:
                 first = session.scalar(select(func.min(AuditEntry.seq)))

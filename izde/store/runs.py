@@ -56,7 +56,10 @@ def start_run(
     threshold: float,
     watchlist_hash: str,
     watchlist_size: int,
+    runner: str | None = None,
 ) -> WatchRun:
+    """``runner``: who runs it, when not this process (``FLEET_RUNNER``: the fleet's workers, whose runs no
+    process's death makes stale)."""
     run = WatchRun(
         camera=camera,
         source=source,
@@ -72,11 +75,14 @@ def start_run(
         faces_seen=0,
         tracks_seen=0,
         alerts_raised=0,
-        runner=this_process(),
+        runner=runner or this_process(),
     )
     session.add(run)
     session.flush()
     return run
+
+
+FLEET_RUNNER = "fleet"
 
 
 def this_process() -> str:

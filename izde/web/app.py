@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
@@ -35,6 +36,9 @@ from izde.web.hardening import SecurityHeaders, install_docs
 from izde.web.uploads import MAX_PHOTOS, BodyLimit
 from izde.web.webhooks import Dispatcher
 
+if TYPE_CHECKING:
+    from izde.fleet.server import FleetServer
+
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -44,18 +48,18 @@ PUBLIC_PATHS = frozenset(
 )
 
 
-def session_runner(root: Izde, services: ServiceFactory) -> SessionRunner:
+def session_runner(root: Izde, services: ServiceFactory) -> tuple[SessionRunner, FleetServer | None]:
     """Threads of this process, or with ``broker.url`` set the fleet's workers (connected now, so that a
-    broker that cannot be reached stops the server at start)."""
+    broker that cannot be reached stops the server at start), with the fleet connection searches use too."""
     settings = root.settings
     if settings.broker.url:
         from izde.fleet.runner import FleetRunner  # the NATS client is needed only for a fleet
-        from izde.fleet.server import FleetServer
+        from izde.fleet.server import FleetServer as Server
 
-        server = FleetServer(root)
+        server = Server(root)
         server.start()
-        return FleetRunner(server)
-    return InProcessRunner(services, settings.web.max_sessions)
+        return FleetRunner(server), server
+    return InProcessRunner(services, settings.web.max_sessions), None
 
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
@@ -73,15 +77,16 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     def services(actor: Actor, session_settings: Settings) -> Izde:
         return state.service(actor, session_settings)
 
+    runner, fleet = session_runner(root, services)
     state = WebState(
         settings=settings,
         root=root,
         csrf_secret=secrets.token_bytes(32),
-        sessions=session_runner(root, services),
+        sessions=runner,
         dispatcher=dispatcher,
     )
 
-    searches = SearchThreads(lambda actor: state.service(actor))
+    searches = SearchThreads(lambda actor: state.service(actor), fleet)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

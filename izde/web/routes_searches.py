@@ -32,8 +32,7 @@ def start_search(body: SearchIn, service: Service, request: Request) -> SearchOu
         archive, body.authorisation, body.case, body.persons, analysis_fps=body.analysis_fps, chunk_s=body.chunk_s
     )
     assert service.actor is not None
-    _threads(request).start(view.id, service.actor, body.workers)
-    return SearchOut.of(view)
+    return SearchOut.of(_threads(request).start(view.id, service.actor, body.workers))
 
 
 @router.get("/searches", response_model=list[SearchOut])
@@ -66,5 +65,4 @@ def resume_search(search_id: str, service: Service, request: Request, workers: i
     service.require(Action.WATCH_RECORDED)
     view = service.searches.get(search_id)
     assert service.actor is not None
-    _threads(request).start(view.id, service.actor, max(1, min(workers, 64)))
-    return SearchOut.of(view)
+    return SearchOut.of(_threads(request).start(view.id, service.actor, max(1, min(workers, 64))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from izde.api import Izde
 from tests.cli.helpers import RECORDED_AT
@@ -47,3 +48,9 @@ def test_a_recorded_session_on_a_worker_matches_an_in_process_run(fleet: Fleet) 
     got = sorted((a["person_id"], round(a["position_s"], 2)) for a in fleet_alerts)
     assert expected and got == expected
     assert run["frames_analysed"] == report.frames_analysed
+    # The run is the fleet's, not the server process's: a restart of the server does not make it stale.
+    engine = create_engine(str(fleet.settings.database_url))
+    with engine.connect() as conn:
+        runner = conn.execute(text("SELECT runner FROM watch_runs WHERE id = :id"), {"id": session["run_id"]})
+        assert runner.scalar() == "fleet"
+    engine.dispose()

@@ -107,6 +107,7 @@ def test_purge_needs_admin(deployment: Deployment) -> None:
         "expired_persons": 0,
         "runs": 0,
         "audit_entries": 0,
+        "ungranted_searches": 0,
     }
     assert deployment.run("op-a", "purge").exit_code == 5
 

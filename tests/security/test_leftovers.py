@@ -94,8 +94,21 @@ def test_a_run_of_a_live_process_is_left_alone(deployment: Izde) -> None:
         )
         other.runner = "some-other-host:1"
         other_id = other.id
+        # A fleet worker's run, started by a server (or a search) process that is gone since.
+        fleet = runs.start_run(
+            s,
+            camera="c",
+            source="x",
+            source_kind="file",
+            threshold=0.5,
+            watchlist_hash="h",
+            watchlist_size=0,
+            runner=runs.FLEET_RUNNER,
+        )
+        fleet_id = fleet.id
     deployment.purge()
     assert status(deployment, run_id)[0] == "running" and status(deployment, other_id)[0] == "running"
+    assert status(deployment, fleet_id)[0] == "running"
 
 
 def test_staged_uploads_left_behind_are_swept(deployment: Izde) -> None:
