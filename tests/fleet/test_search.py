@@ -1,6 +1,6 @@
 """A retrospective search on the fleet: its chunks are jobs that worker processes claim; a worker killed mid-way
 hands its chunk on by the lease; the sightings match the footage and no alert is stored twice. A stop reaches
-chunks still queued, and a resume runs only what was left."""
+chunks still queued, and a resume from another process runs only what was left."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from izde.api import Izde
 from tests.conftest import HAMILTON, require_data
 from tests.fleet.conftest import Fleet
 from tests.fleet.harness import wait_for
@@ -129,11 +130,14 @@ def test_a_stop_reaches_queued_chunks_and_a_resume_runs_what_was_left(fleet: Fle
     assert _sql(fleet, "SELECT COUNT(*) FROM alerts") == [(0,)]
     assert "claimed" not in w.output()
 
-    assert fleet.site.ok("op-a", "POST", f"/api/v1/searches/{sid}/resume")["status"] == "running"
-    done = wait_for(
-        lambda: (s := _search(fleet, sid))["status"] not in ("running", "stopping") and s, 600, "the resumed search"
-    )
-    assert done["status"] == "completed" and done["chunks_done"] == 4, done
+    # Resumed from the command line's code: a process of its own that only publishes the jobs and follows the
+    # record, while the server answers the workers and records what they find.
+    with Izde(fleet.settings) as izde:
+        izde.use_token(fleet.site.tokens["op-a"])
+        seen: list[float] = []
+        view = izde.searches.run(sid, progress=lambda v: seen.append(v.fraction))
+    assert view.status == "completed" and view.chunks_done == 4, view
+    assert seen[-1] == 1.0 and seen == sorted(seen)
     sightings = fleet.site.ok("op-b", "GET", f"/api/v1/searches/{sid}/sightings")
     assert [s["camera"] for s in sightings] == ["stage-1", "stage-2"]
     actions = [a for (a,) in _sql(fleet, "SELECT action FROM audit_log WHERE subject_type = 'search' ORDER BY seq")]
