@@ -45,12 +45,22 @@ class FleetSearch:
         self.server = server
         self._asked_to_stop: set[str] = set()
 
-    def run(self, search_id: str, progress: Callable[[SearchView], None] | None, stop: threading.Event) -> None:
+    def run(
+        self,
+        search_id: str,
+        progress: Callable[[SearchView], None] | None,
+        stop: threading.Event,
+        detach: threading.Event | None = None,
+    ) -> bool:
         """Dispatch the pending chunks and follow the search until no chunk runs; on ``stop`` (or another user's
-        stop) the running chunks stop at their next recheck and the unclaimed ones are ended here."""
+        stop) the running chunks stop at their next recheck and the unclaimed ones are ended here. On ``detach``
+        (the server shutting down) it returns at once and the fleet goes on: the recorder ends the search with
+        its last chunk. True when it followed the search to its end."""
         self._adopt(search_id)
         work = self.searches._work_of(search_id)
         while True:
+            if detach is not None and detach.is_set():
+                return False
             if stop.is_set():
                 self.searches.stop(search_id, "stopped by the user")
                 stop.clear()
@@ -63,7 +73,7 @@ class FleetSearch:
             if progress is not None:
                 progress(self.searches.get(search_id))
             if not running and (status != SearchStatus.RUNNING or not pending):
-                return
+                return True
             time.sleep(POLL_S)
 
     def _state(self, search_id: str) -> tuple[str, list[ArchiveChunk], list[ArchiveChunk]]:

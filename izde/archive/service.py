@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from izde.archive.chunks import Chunk, plan_chunks
-from izde.archive.ledger import FLEET, SEARCH_STOPPED, SearchStatus
+from izde.archive.ledger import FLEET, SEARCH_STOPPED, SearchStatus, alert_count, end_search
 from izde.archive.manifest import Archive, load_archive
 from izde.archive.purge import purge_ungranted_searches
 from izde.archive.report import UseRecord
@@ -263,20 +263,22 @@ class SearchService:
         fleet: FleetServer | None = None,
         local: bool = False,
         reopened: bool = False,
+        detach: threading.Event | None = None,
     ) -> SearchView:
         """Run the search's remaining chunks until all are done, it is stopped (``stop`` or another user's stop),
         or its authorisation no longer allows it. Resumable: run it again.
 
         Where they run: as jobs of the fleet when ``fleet`` (a server's connection) is given or ``broker.url`` is
         set, unless ``local``; otherwise on ``workers`` processes of this machine that share only the database.
-        ``reopened``: the caller has already called :meth:`reopen`."""
+        ``reopened``: the caller has already called :meth:`reopen`. ``detach`` (fleet only): stop following the
+        search and leave it to the fleet, as a server that shuts down does."""
         if not 1 <= workers <= 64:
             raise InvalidInput(f"--workers must be 1 to 64, got {workers}")
         stop = stop or threading.Event()
         on_fleet = not local and (fleet is not None or bool(self.izde.settings.broker.url))
         view = self.get(search_id) if reopened else self.reopen(search_id, keep_fleet=on_fleet)
         if on_fleet:
-            return self._run_on_fleet(view, progress, stop, fleet)
+            return self._run_on_fleet(view, progress, stop, fleet, detach)
         ctx = multiprocessing.get_context("spawn")
         actor = self.izde.require(Action.WATCH_RECORDED)
         # Workers act as this user: with the user's token from the command line, or, in the server, by the user's
@@ -318,7 +320,12 @@ class SearchService:
         return self._finish(view.id)
 
     def _run_on_fleet(
-        self, view: SearchView, progress: Progress | None, stop: threading.Event, fleet: FleetServer | None
+        self,
+        view: SearchView,
+        progress: Progress | None,
+        stop: threading.Event,
+        fleet: FleetServer | None,
+        detach: threading.Event | None,
     ) -> SearchView:
         from izde.archive.fleet import FleetSearch  # the NATS client is needed only for a fleet
         from izde.fleet.server import FleetServer
@@ -330,11 +337,11 @@ class SearchService:
         if own is not None:
             own.start()
         try:
-            FleetSearch(self, fleet or own).run(view.id, progress, stop)  # type: ignore[arg-type]
+            followed = FleetSearch(self, fleet or own).run(view.id, progress, stop, detach)  # type: ignore[arg-type]
         finally:
             if own is not None:
                 own.stop()
-        return self._finish(view.id)
+        return self._finish(view.id) if followed else self.get(view.id)
 
     def work(self, search_id: str, worker: str, stop: threading.Event | None = None) -> int:
         """Claim and run chunks of the search until none is left or the search stops; returns chunks done.
@@ -548,35 +555,13 @@ class SearchService:
         return self.get(search_id)
 
     def _finish(self, search_id: str) -> SearchView:
+        """The process driving the search is done: unless its last chunk already ended it, it ends now."""
         izde = self.izde
         self.purge_ungranted()
         with izde.db.session() as session:
             search = session.get(ArchiveSearch, search_id)
             assert search is not None
-            counts = dict(
-                session.execute(
-                    select(ArchiveChunk.status, func.count())
-                    .where(ArchiveChunk.search_id == search_id)
-                    .group_by(ArchiveChunk.status)
-                ).all()
-            )
-            if search.status in (SearchStatus.RUNNING, SearchStatus.STOPPING):
-                if counts.get("pending") or counts.get("running"):
-                    search.status = SearchStatus.STOPPED
-                else:
-                    search.status = SearchStatus.FAILED if counts.get("failed") else SearchStatus.COMPLETED
-                search.finished_at = datetime.now(UTC)
-                izde.audit(
-                    session,
-                    "search.stop",
-                    "search",
-                    search_id,
-                    status=search.status,
-                    reason=search.stop_reason,
-                    chunks_done=counts.get("done", 0),
-                    chunks_failed=counts.get("failed", 0),
-                    alerts=self._alert_count(session, search_id),
-                )
+            end_search(session, search, izde.audit, force=True)
         return self.get(search_id)
 
     def stop(self, ref: str, reason: str = "stopped by the user") -> SearchView:
@@ -604,7 +589,7 @@ class SearchService:
         izde = self.izde
         izde.require(Action.ALERT_READ)
         with izde.db.session(readonly=True) as session:
-            return _view(session, _get(session, ref), self._alert_count)
+            return _view(session, _get(session, ref))
 
     def all(self) -> list[SearchView]:
         izde = self.izde
@@ -612,7 +597,7 @@ class SearchService:
         self.purge_ungranted()
         with izde.db.session(readonly=True) as session:
             rows = session.scalars(select(ArchiveSearch).order_by(ArchiveSearch.created_at.desc()))
-            return [_view(session, s, self._alert_count) for s in rows]
+            return [_view(session, s) for s in rows]
 
     def sightings(self, ref: str) -> list[Sighting]:
         """Where and when each searched person was seen: one entry per person, camera and passage."""
@@ -640,7 +625,7 @@ class SearchService:
         found = self.sightings(ref)
         with izde.db.session(readonly=True) as session:
             s = _get(session, ref)
-            view = _view(session, s, self._alert_count)
+            view = _view(session, s)
             auth = session.get(Authorisation, s.authorisation_id)
             assert auth is not None
             usernames = {uid: name for uid, name in session.execute(select(User.id, User.username))}
@@ -690,11 +675,6 @@ class SearchService:
             )
         return SearchReport(record, found, footage, coordinates)
 
-    @staticmethod
-    def _alert_count(session: Session, search_id: str) -> int:
-        run_ids = select(ArchiveChunk.run_id).where(ArchiveChunk.search_id == search_id)
-        return int(session.scalar(select(func.count()).select_from(Alert).where(Alert.run_id.in_(run_ids))) or 0)
-
 
 def _chunk_row(search_id: str, seq: int, c: Chunk) -> ArchiveChunk:
     return ArchiveChunk(
@@ -720,7 +700,7 @@ def _get(session: Session, ref: str) -> ArchiveSearch:
     return row
 
 
-def _view(session: Session, s: ArchiveSearch, alert_count: Callable[[Session, str], int]) -> SearchView:
+def _view(session: Session, s: ArchiveSearch) -> SearchView:
     counts: dict[str, tuple[int, float]] = {
         status: (n, secs or 0.0)
         for status, n, secs in session.execute(

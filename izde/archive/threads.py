@@ -1,6 +1,7 @@
 """Searches started by the server: each runs in a thread of the server process, which drives the search's worker
-processes, so a request returns at once and the search goes on. Shutdown stops them within a bounded time; what
-they had not finished is resumed later, without redoing finished work."""
+processes (or its jobs on the fleet), so a request returns at once and the search goes on. Shutdown stops local
+searches within a bounded time, and what they had not finished is resumed later without redoing finished work;
+a search on the fleet is left to the fleet, which finishes it without this server."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class SearchThreads:
         self._services = services
         self._fleet = fleet
         self._running: dict[str, tuple[threading.Thread, threading.Event]] = {}
+        self._detach = threading.Event()  # set at shutdown: searches on the fleet are left running there
         self._lock = threading.Lock()
 
     def start(self, search_id: str, actor: Actor, workers: int) -> SearchView:
@@ -37,7 +39,8 @@ class SearchThreads:
 
         def run() -> None:
             try:
-                self._services(actor).searches.run(search_id, workers, stop=stop, fleet=self._fleet, reopened=True)
+                searches = self._services(actor).searches
+                searches.run(search_id, workers, stop=stop, fleet=self._fleet, reopened=True, detach=self._detach)
             except Exception as e:  # kept in the search's record by its workers; here only logged
                 log.warning("search %s ended with an error: %s", search_id, e)
             finally:
@@ -57,7 +60,9 @@ class SearchThreads:
     def shutdown(self) -> None:
         with self._lock:
             items = list(self._running.values())
-        for _, stop in items:
-            stop.set()
+        self._detach.set()
+        if self._fleet is None:
+            for _, stop in items:
+                stop.set()
         for thread, _ in items:
             thread.join(JOIN_TIMEOUT_S)

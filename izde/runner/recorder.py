@@ -219,7 +219,7 @@ class RunRecorder:
             finished = runs.finish_run(session, run_id, end.status, error=end.error)
             finished.stop_reason = end.reason
             # A search's chunk ends with its run, in this transaction, whichever process ran it.
-            chunk_run_ended(session, run_id, end.status, end.error, end.reason)
+            chunk_run_ended(session, run_id, end.status, end.error, end.reason, self.audit)
             self.audit(
                 session,
                 "watch.stop",

@@ -5,6 +5,7 @@ chunks still queued, and a resume from another process runs only what was left."
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,11 @@ def _start(fleet: Fleet, tmp_path: Path) -> dict[str, Any]:
     return dict(search)
 
 
+def _count(fleet: Fleet, search_id: str, status: str) -> int:
+    query = f"SELECT COUNT(*) FROM archive_chunks WHERE search_id = '{search_id}' AND status = '{status}'"
+    return int(_sql(fleet, query)[0][0])
+
+
 def _search(fleet: Fleet, search_id: str) -> dict[str, Any]:
     return dict(fleet.site.ok("auditor", "GET", f"/api/v1/searches/{search_id}"))
 
@@ -64,13 +70,7 @@ def test_search_chunks_run_as_fleet_jobs_and_survive_a_killed_worker(fleet: Flee
     search = _start(fleet, tmp_path)
     sid = search["id"]
     # Every chunk is given to a fleet session (queued as a job), none to a local process.
-    wait_for(
-        lambda: (
-            _sql(fleet, f"SELECT COUNT(*) FROM archive_chunks WHERE search_id = '{sid}' AND status = 'done'")[0][0] >= 1
-        ),
-        300,
-        "a first chunk to be done",
-    )
+    wait_for(lambda: _count(fleet, sid, "done") >= 1, 300, "a first chunk to be done")
     w1.kill()  # mid-way: its chunk, if it held one, goes to w2 when the lease runs out
     done = wait_for(
         lambda: (s := _search(fleet, sid))["status"] not in ("running", "stopping") and s,
@@ -107,14 +107,7 @@ def test_search_chunks_run_as_fleet_jobs_and_survive_a_killed_worker(fleet: Flee
 def test_a_stop_reaches_queued_chunks_and_a_resume_runs_what_was_left(fleet: Fleet, tmp_path: Path) -> None:
     search = _start(fleet, tmp_path)  # no worker yet: every chunk waits in the queue
     sid = search["id"]
-    wait_for(
-        lambda: (
-            _sql(fleet, f"SELECT COUNT(*) FROM archive_chunks WHERE search_id = '{sid}' AND status = 'running'")[0][0]
-            == 4
-        ),
-        60,
-        "the chunks to be queued",
-    )
+    wait_for(lambda: _count(fleet, sid, "running") == 4, 60, "the chunks to be queued")
     fleet.site.ok("op-a", "POST", f"/api/v1/searches/{sid}/stop")
     stopped = wait_for(
         lambda: (s := _search(fleet, sid))["status"] == "stopped" and s, 60, "the search to stop without workers"
@@ -131,14 +124,22 @@ def test_a_stop_reaches_queued_chunks_and_a_resume_runs_what_was_left(fleet: Fle
     assert "claimed" not in w.output()
 
     # Resumed from the command line's code: a process of its own that only publishes the jobs and follows the
-    # record, while the server answers the workers and records what they find.
+    # record, while the server answers the workers and records what they find. It leaves once every chunk is a
+    # job (as a server shutting down does), and the search still ends, with its last chunk.
+    detach, ended = threading.Event(), []
     with Izde(fleet.settings) as izde:
         izde.use_token(fleet.site.tokens["op-a"])
-        seen: list[float] = []
-        view = izde.searches.run(sid, progress=lambda v: seen.append(v.fraction))
-    assert view.status == "completed" and view.chunks_done == 4, view
-    assert seen[-1] == 1.0 and seen == sorted(seen)
+        driver = threading.Thread(target=lambda: ended.append(izde.searches.run(sid, detach=detach)))
+        driver.start()
+        wait_for(lambda: _count(fleet, sid, "pending") == 0, 60, "every chunk to be dispatched")
+        detach.set()
+        driver.join(30)
+    assert not driver.is_alive() and ended[0].status == "running"
+    done = wait_for(
+        lambda: (s := _search(fleet, sid))["status"] not in ("running", "stopping") and s, 600, "the search to end"
+    )
+    assert done["status"] == "completed" and done["chunks_done"] == 4, done
     sightings = fleet.site.ok("op-b", "GET", f"/api/v1/searches/{sid}/sightings")
     assert [s["camera"] for s in sightings] == ["stage-1", "stage-2"]
     actions = [a for (a,) in _sql(fleet, "SELECT action FROM audit_log WHERE subject_type = 'search' ORDER BY seq")]
-    assert actions[0] == "search.start" and "search.resume" in actions and actions[-1] == "search.stop"
+    assert actions == ["search.start", "search.stop.requested", "search.stop", "search.resume", "search.stop"]
