@@ -285,6 +285,6 @@ def load_calibration(path: Path = BUILTIN) -> tuple[Fusion, float]:
     """The fusion and its threshold from a file written by ``izde eval fusion --calibration-out``."""
     import json
 
-    doc = json.loads(path.read_text())
-    norms = {k: Normaliser(**v) for k, v in doc["normalisers"].items()}
-    return Fusion(norms, {k: float(w) for k, w in doc["weights"].items()}), float(doc["threshold"])
+    from izde.watchlist.fusion import load_fusion
+
+    return load_fusion(path), float(json.loads(path.read_text())["threshold"])
