@@ -89,7 +89,7 @@ def mjpeg_camera(jpegs: list[bytes], fps: float) -> Iterator[str]:
 
 def run_live(urls: list[str], gallery: Index, settings: Settings, stack: VisionStack, seconds: float) -> dict[str, Any]:
     """One watcher per URL, in threads, for ``seconds``; drops and frame-to-result latency over all cameras."""
-    shared = VisionStack(stack.detector, stack.aligner, BatchingEmbedder(stack.embedder))
+    shared = stack.with_embedder(BatchingEmbedder(stack.embedder))
     latencies: list[float] = []
     alerts: list[AlertEvent] = []
     lock = threading.Lock()

@@ -171,7 +171,7 @@ def run_cameras(
     """``cameras`` watchers in threads, each on its own copy of the video, sharing one vision stack."""
     counting = _CountingEmbedder(stack.embedder)
     embedder: Embedder = BatchingEmbedder(counting) if batching else counting
-    shared = VisionStack(stack.detector, stack.aligner, embedder)
+    shared = stack.with_embedder(embedder)
     results: list[RunFigures | BaseException] = []
 
     def one(i: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,6 +23,10 @@ class VisionStack:
     aligner: Aligner
     embedder: Embedder
     extra: tuple[ChipEmbedder, ...] = ()
+
+    def with_embedder(self, embedder: Embedder) -> VisionStack:
+        """The same stack with dlib's descriptor computed by ``embedder`` (a batching or counting wrapper)."""
+        return replace(self, embedder=embedder)
 
     @property
     def networks(self) -> tuple[str, ...]:
