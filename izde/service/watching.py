@@ -63,7 +63,7 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         models = self.stack.template_models
         with self.db.session(readonly=True) as session:
             for model in models.values():
-                missing = photos_without(session, model, matchable=True)
+                missing = photos_without(session, model, matchable=True, persons=persons)
                 if missing:
                     raise Conflict(
                         f"{len(missing)} reference photos on the watchlist have no {model} template",

@@ -92,10 +92,20 @@ def combined_hash(hashes: Sequence[str]) -> str:
     return h.hexdigest()
 
 
-def photos_without(session: Session, model: str, *, matchable: bool = False, today: date | None = None) -> list[str]:
-    """Ids of reference photos with no template of ``model`` (of persons who can match now, if ``matchable``)."""
+def photos_without(
+    session: Session,
+    model: str,
+    *,
+    matchable: bool = False,
+    persons: Iterable[str] | None = None,
+    today: date | None = None,
+) -> list[str]:
+    """Ids of reference photos with no template of ``model``: of persons who can match now, if ``matchable``,
+    and only of ``persons`` where given."""
     has = select(Template.photo_id).where(Template.model == model)
     q = select(ReferencePhoto.id).where(ReferencePhoto.id.not_in(has))
+    if persons is not None:
+        q = q.where(ReferencePhoto.person_id.in_(list(persons)))
     if matchable:
         q = q.join(Person, Person.id == ReferencePhoto.person_id).where(
             Person.status == ACTIVE, Person.expires_on > (today or utc_today())

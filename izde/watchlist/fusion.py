@@ -8,14 +8,15 @@ everywhere in izde. The normalisers are fitted on LFW dev-train pairs only (``iz
 ``izde/eval/data/fusion_lfw_devtrain.json``.
 
 For matching, a fused distance is expressed back in dlib's units (dlib's impostor mean plus the fused value
-times dlib's impostor std): an order-preserving map, so thresholds, ``izde threshold show`` and stored
-threshold changes keep one familiar scale, where 0.5 is about as far below the typical impostor as dlib's 0.5.
+times dlib's impostor std): an order-preserving map, so thresholds and stored threshold changes keep one
+familiar scale, where 0.5 is about as far below the typical impostor as dlib's 0.5.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,7 @@ class Fusion:
         return n.impostor_mean + n.impostor_std * np.asarray(fused, np.float64)
 
 
+@cache  # read once: every gallery of a running session (rebuilt at each recheck) uses it
 def load_fusion(path: Path = CALIBRATION) -> Fusion:
     """The normalisers and weights of a calibration file written by ``izde eval fusion --calibration-out``."""
     doc = json.loads(path.read_text())
