@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,27 @@ TEST_ALLOWANCES = {
 }
 
 
+def provide_faceres(cache: Path) -> None:
+    from izde.vision import faceres
+    from izde.vision.model_cache import cache_dir
+
+    user = cache_dir()
+    built = user / faceres.onnx_path().relative_to(cache_dir())
+    tarball = user / "npm" / faceres.HUMAN.tarball_name
+    if built.is_file():
+        shutil.copyfile(built, cache / built.name)
+    elif tarball.is_file():
+        (cache / "npm").mkdir(exist_ok=True)
+        shutil.copyfile(tarball, cache / "npm" / tarball.name)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every converted model of the session goes to a temporary directory, never the user's cache."""
+    """Every converted model of the session goes to a temporary directory, never the user's cache. FaceRes,
+    which izde matches with by default, comes from the user's cache, where 'izde models build' put it (it
+    needs npm, which tests never run): copied in, converted by this izde if only the tarball is there."""
     path = tmp_path_factory.mktemp("model-cache")
+    provide_faceres(path)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("IZDE_MODEL_CACHE", str(path))
         yield path

@@ -7,7 +7,9 @@ from izde.errors import ConfigError
 
 
 def test_defaults_then_file_then_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_settings().match.threshold == pytest.approx(0.50)
+    # The default matches by the fused score, at its default threshold.
+    assert load_settings().vision.descriptors == ("dlib", "faceres")
+    assert load_settings().match.threshold == pytest.approx(0.486)
     (home / "config.yaml").write_text("match:\n  threshold: 0.5\npipeline:\n  analysis_fps: 3\n")
     s = load_settings()
     assert (s.match.threshold, s.pipeline.analysis_fps) == (0.5, 3.0)
@@ -18,10 +20,29 @@ def test_defaults_then_file_then_environment(home: Path, monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize(
+    ("text", "descriptors", "threshold"),
+    [
+        ("", ("dlib", "faceres"), 0.486),  # the fused score's default threshold
+        ("vision:\n  descriptors: [dlib]\n", ("dlib",), 0.50),  # dlib's alone: dlib's default
+        ("vision:\n  descriptors: [dlib]\nmatch:\n  threshold: 0.45\n", ("dlib",), 0.45),
+        ("vision:\n  descriptors: [dlib, faceres]\nmatch:\n  threshold: 0.47\n", ("dlib", "faceres"), 0.47),
+    ],
+)
+def test_the_default_threshold_follows_the_descriptors(
+    home: Path, text: str, descriptors: tuple[str, ...], threshold: float
+) -> None:
+    (home / "config.yaml").write_text(text)
+    s = load_settings()
+    assert (s.vision.descriptors, s.match.threshold) == (descriptors, threshold)
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("bogus: 1\n", "Extra inputs are not permitted"),
         ("match:\n  threshold: 7\n", "less than 2"),
+        ("vision:\n  descriptors: [faceres]\n", "vision.descriptors"),  # dlib's finds and aligns the faces
+        ("vision:\n  descriptors: [dlib, dlib]\n", "vision.descriptors"),
         ("pipeline:\n  analysis_fps: -1\n", "greater than 0"),
         ("- a list\n", "must hold a mapping"),
         ("match: [unclosed\n", "cannot read configuration file"),

@@ -122,6 +122,10 @@ def stages(
         else:
             per = ", ".join(f"batch {b}: {1000 * v:.1f}" for b, v in e["per_face_s_by_batch"].items())
             err_console.print(f"descriptor {name} (ms per face): {per}")
+    for name, e in result.get("fused_embedders", {}).items():
+        per = ", ".join(f"batch {b}: {1000 * v:.1f}" for b, v in e["per_face_s_by_batch"].items())
+        chip = 1000 * e["chip_per_face_s"]
+        err_console.print(f"descriptor {name}, fused with dlib's (ms per face): chip {chip:.2f}; {per}")
     err_console.print(f"match against 1,000 persons: {1000 * result['match_1000_persons_s']:.3f} ms")
 
 

@@ -55,7 +55,7 @@ def worker(
         def stack() -> VisionStack:
             built = build_stack(s.vision)
             # Several sessions' threads share one descriptor network, in merged batches.
-            return VisionStack(built.detector, built.aligner, BatchingEmbedder(built.embedder))
+            return built.with_embedder(BatchingEmbedder(built.embedder))
 
         if metrics_port is not None:
             metrics.serve(metrics_port)

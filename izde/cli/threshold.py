@@ -60,8 +60,10 @@ def show(
         n = watchlist_size if watchlist_size is not None else size_now or None
         sizes = (n,) if n is not None else EXAMPLE_SIZES
         rows = [cal.report(t, n, target_rate) for n in sizes]
+        mismatch = calibration.score_mismatch(cal, s.vision.descriptors)
     if as_json:
-        print_json({"calibration": source, "calibration_source": cal.source, "results": rows})
+        out = {"calibration": source, "calibration_source": cal.source, "results": rows}
+        print_json(out | ({"warning": mismatch} if mismatch else {}))
         return
     table = Table(title=f"Threshold {t:.3f} (calibration: {source})")
     table.add_column("watchlist size", justify="right")
@@ -88,3 +90,5 @@ def show(
     )
     if n is None:
         err_console.print("Give --watchlist-size N for your list's size.", style="dim")
+    if mismatch:
+        err_console.print(f"Warning: {mismatch}.", style="yellow")

@@ -149,6 +149,15 @@ def show(
         out.print(f"  photo {i}: {ph.provenance}, {taken}, quality {ph.quality:.2f}, {ph.path}")
 
 
+@app.command("recompute")
+def recompute(ctx: typer.Context) -> None:
+    """Compute the templates stored reference photos lack for a network of vision.descriptors (after an upgrade
+    or a change of networks), from the photos themselves; each one is audited. Needs 'izde models build'."""
+    with user_errors(), open_izde(ctx) as izde:
+        n = izde.recompute_templates()
+    err_console.print(f"computed {n} template(s)" if n else "every reference photo has its templates")
+
+
 @app.command("remove")
 def remove(
     ctx: typer.Context,

@@ -26,7 +26,7 @@ from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
 from izde.vision.stack import VisionStack
-from izde.watchlist.index import Gallery
+from izde.watchlist.index import Index
 
 HAMILTON = Path("video/hamilton/short_hamilton_clip.mp4")
 CROWD = Path("video/crowd/crowd.mp4")
@@ -145,7 +145,7 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def watch_clip(clip: BenchClip, gallery: Gallery, settings: Settings, stack: VisionStack, name: str) -> PathFigures:
+def watch_clip(clip: BenchClip, gallery: Index, settings: Settings, stack: VisionStack, name: str) -> PathFigures:
     """One ``izde watch``-like pass over the clip, charged its process CPU time."""
     events: list[AlertEvent] = []
     source = FileSource(SourceSpec(SourceKind.FILE, str(clip.path)))
@@ -217,7 +217,7 @@ def load_average() -> list[float]:
 
 def compare_paths(
     clips: list[BenchClip],
-    gallery: Gallery,
+    gallery: Index,
     settings: Settings,
     stack: VisionStack,
     repeat: int = 1,

@@ -27,7 +27,7 @@ from izde.pipeline.watcher import AlertEvent, WatchCounters, Watcher
 from izde.vision.batching import BatchingEmbedder
 from izde.vision.stack import VisionStack
 from izde.vision.types import Frame
-from izde.watchlist.index import Gallery
+from izde.watchlist.index import Index
 
 
 def clip_jpegs(path: Path, size: tuple[int, int] | None = None, quality: int = 85) -> tuple[list[bytes], float]:
@@ -87,11 +87,9 @@ def mjpeg_camera(jpegs: list[bytes], fps: float) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def run_live(
-    urls: list[str], gallery: Gallery, settings: Settings, stack: VisionStack, seconds: float
-) -> dict[str, Any]:
+def run_live(urls: list[str], gallery: Index, settings: Settings, stack: VisionStack, seconds: float) -> dict[str, Any]:
     """One watcher per URL, in threads, for ``seconds``; drops and frame-to-result latency over all cameras."""
-    shared = VisionStack(stack.detector, stack.aligner, BatchingEmbedder(stack.embedder))
+    shared = stack.with_embedder(BatchingEmbedder(stack.embedder))
     latencies: list[float] = []
     alerts: list[AlertEvent] = []
     lock = threading.Lock()
@@ -151,7 +149,7 @@ def compare_live(
     size: tuple[int, int] | None,
     cameras: int,
     seconds: float,
-    gallery: Gallery,
+    gallery: Index,
     paths: dict[str, Settings],
     stack: VisionStack,
     log: Callable[[str], None] = lambda _: None,

@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from izde.config import Settings
+from izde.config import MatchSettings, Settings
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
@@ -28,7 +28,8 @@ from izde.vision.protocols import Embedder
 from izde.vision.stack import VisionStack, build_stack
 from izde.vision.types import F32, Image
 from izde.watchlist.enrol import reference_face
-from izde.watchlist.index import Gallery
+from izde.watchlist.fusion import UNIT_NETWORKS, MatchGallery, Space, dlib_gallery, match_gallery
+from izde.watchlist.index import Gallery, Index
 
 
 @dataclass
@@ -47,13 +48,16 @@ class RunFigures:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-def build_gallery(references: list[Path], stack: VisionStack, settings: Settings) -> Gallery:
-    descs, labels = [], []
-    for path in references:
-        image, _ = read_image_file(path)
-        descs.append(reference_face(image, path.name, stack, settings.enrolment).descriptor)
-        labels.append(path.stem)
-    return Gallery(tuple(labels), tuple(labels), np.stack(descs), np.arange(len(labels), dtype=np.int32))
+def build_gallery(references: list[Path], stack: VisionStack, settings: Settings) -> MatchGallery:
+    """One person per reference photo (named by the file), in each of the stack's networks' spaces."""
+    refs = [reference_face(read_image_file(p)[0], p.name, stack, settings.enrolment) for p in references]
+    labels = tuple(p.stem for p in references)
+    owner = np.arange(len(labels), dtype=np.int32)
+    spaces = tuple(
+        Space(network, np.stack([r.descriptors[model] for r in refs]), owner, unit=network in UNIT_NETWORKS)
+        for network, model in stack.template_models.items()
+    )
+    return match_gallery(labels, labels, spaces)
 
 
 def run_baseline(video: Path, gallery: Gallery, threshold: float, max_frames: int | None = None) -> RunFigures:
@@ -86,7 +90,7 @@ def run_baseline(video: Path, gallery: Gallery, threshold: float, max_frames: in
     return RunFigures("per-frame baseline", seconds, frames, frames, faces, faces, matched_frames, sorted(persons))
 
 
-def run_izde(video: Path, gallery: Gallery, settings: Settings, stack: VisionStack) -> RunFigures:
+def run_izde(video: Path, gallery: Index, settings: Settings, stack: VisionStack) -> RunFigures:
     events: list[AlertEvent] = []
     source = FileSource(SourceSpec(SourceKind.FILE, str(video)))
     start = time.perf_counter()
@@ -117,7 +121,8 @@ def compare(
     stack = build_stack(settings.vision)
     gallery = build_gallery(references, stack, settings)
     log("running the per-frame baseline (every frame, HOG upsample 1, a descriptor per face)...")
-    base = run_baseline(video, gallery, settings.match.threshold)
+    # The baseline is dlib's per-frame matching, at dlib's default threshold whatever izde fuses.
+    base = run_baseline(video, dlib_gallery(gallery), MatchSettings().threshold)
     variants = [settings] + [
         settings.model_copy(update={"vision": settings.vision.model_copy(update={"detector": d})})
         for d in detectors
@@ -135,6 +140,7 @@ def compare(
         "threshold": settings.match.threshold,
         "settings": {
             "embedder": settings.vision.embedder,
+            "descriptors": list(settings.vision.descriptors),
             "upsample": settings.vision.detector_upsample,
             "analysis_fps": settings.pipeline.analysis_fps,
         },
@@ -160,12 +166,12 @@ class _CountingEmbedder:
 
 
 def run_cameras(
-    video: Path, gallery: Gallery, settings: Settings, stack: VisionStack, cameras: int, batching: bool
+    video: Path, gallery: Index, settings: Settings, stack: VisionStack, cameras: int, batching: bool
 ) -> dict[str, Any]:
     """``cameras`` watchers in threads, each on its own copy of the video, sharing one vision stack."""
     counting = _CountingEmbedder(stack.embedder)
     embedder: Embedder = BatchingEmbedder(counting) if batching else counting
-    shared = VisionStack(stack.detector, stack.aligner, embedder)
+    shared = stack.with_embedder(embedder)
     results: list[RunFigures | BaseException] = []
 
     def one(i: int) -> None:

@@ -159,13 +159,17 @@ def stages(
 ) -> dict[str, Any]:
     from izde.vision.dlib_backend import DlibAligner, DlibMmodDetector, HogDetector
     from izde.vision.quality import assess
+    from izde.vision.stack import build_extra
     from izde.watchlist.index import Gallery
 
     hog_up, mmod_up = _upsamples(settings)
     aligner = DlibAligner()
     embedders = _backends(settings)
-    results: dict[str, Any] = {"clips": {}, "embedders": {}}
+    extra = build_extra(settings.vision)  # the networks fused with dlib's (vision.descriptors)
+    results: dict[str, Any] = {"clips": {}, "embedders": {}, "fused_embedders": {}}
     chips_pool: list[Image] = []
+    extra_pools: dict[str, list[Image]] = {e.key: [] for e in extra}
+    extra_cut_s: dict[str, float] = dict.fromkeys(extra_pools, 0.0)
     for clip in clips:
         log(f"{clip.name}: decode")
         r: dict[str, Any] = {
@@ -205,8 +209,12 @@ def stages(
             t_quality += time.perf_counter() - t1
             t_align += t1 - t
             n_faces += len(faces)
-            assert aligned.chips is not None
+            assert aligned.chips is not None and aligned.landmarks is not None
             chips_pool.extend(aligned.chips)
+            for e in extra:
+                t2 = time.perf_counter()
+                extra_pools[e.key].extend(e.chips(frame, aligned.landmarks))
+                extra_cut_s[e.key] += time.perf_counter() - t2
         r["landmarks_chip_per_face_s"] = t_align / n_faces if n_faces else None
         r["quality_per_face_s"] = t_quality / n_faces if n_faces else None
         r["faces_measured"] = n_faces
@@ -228,6 +236,22 @@ def stages(
             cpu_per_face[str(b)] = (time.process_time() - cpu) / 3 / b
         results["embedders"][name] = {
             "name": emb.name,
+            "per_face_s_by_batch": per_face,
+            "cpu_per_face_s_by_batch": cpu_per_face,
+        }
+    for e in extra:
+        log(f"descriptor: {e.key} (fused with dlib's)")
+        pool = np.stack(extra_pools[e.key])
+        per_face, cpu_per_face = {}, {}
+        for b in batch_sizes:
+            batch = pool[np.arange(b) % len(pool)]
+            e.embed_chips(batch)  # warm-up
+            cpu = time.process_time()
+            per_face[str(b)] = _median_time(partial(e.embed_chips, batch), 3) / b
+            cpu_per_face[str(b)] = (time.process_time() - cpu) / 3 / b
+        results["fused_embedders"][e.key] = {
+            "name": e.name,
+            "chip_per_face_s": extra_cut_s[e.key] / len(pool),
             "per_face_s_by_batch": per_face,
             "cpu_per_face_s_by_batch": cpu_per_face,
         }
@@ -257,7 +281,14 @@ def capacity(st: dict[str, Any], settings: Settings, cores: int | None = None) -
     chosen = st["embedders"].get(settings.vision.embedder)
     embedder = settings.vision.embedder if isinstance(chosen, dict) else "dlib"
     embed_s = min(st["embedders"][embedder]["cpu_per_face_s_by_batch"].values())
+    # Each network fused with dlib's costs its own chip and descriptor per embedded face.
+    fused = [st.get("fused_embedders", {}).get(k) for k in settings.vision.descriptors[1:]]
+    if not all(fused):
+        raise InvalidInput("the fused networks were not measured here", "run 'izde models build', then measure again")
+    embed_s += sum(f["chip_per_face_s"] + min(f["cpu_per_face_s_by_batch"].values()) for f in fused if f)
     flip = ", averaged with the mirrored face" if settings.vision.flip_average else ""
+    if fused:
+        flip += f", plus {'+'.join(settings.vision.descriptors[1:])}'s chip and descriptor (fused score)"
     out: dict[str, Any] = {
         "cores": cores,
         "analysis_fps": fps,

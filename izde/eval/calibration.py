@@ -19,6 +19,7 @@ independent) overstates FPIR several times at N = 1,000 (see ``independent_model
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -137,6 +138,17 @@ def user_path(home: Path) -> Path:
     return home / "calibration.json"
 
 
+def score_mismatch(cal: Calibration, descriptors: Sequence[str]) -> str | None:
+    """Why ``cal``'s figures are not those of the score matched with (``vision.descriptors``), or None."""
+    if tuple(cal.descriptors) == tuple(descriptors):
+        return None
+    return (
+        f"this calibration measured the {'+'.join(cal.descriptors)} score, but izde matches by the "
+        f"{'+'.join(descriptors)} score: its figures are not this deployment's. On LFW dev-train 1:N the fused score "
+        "at 0.486 falsely matches no more often than dlib's at 0.50 (docs/evaluation/fusion)"
+    )
+
+
 def load(path: Path | None = None, home: Path | None = None) -> tuple[Calibration, str]:
     """The calibration at ``path``, else the user's (``HOME/calibration.json``), else the one shipped with izde;
     and where it came from."""
@@ -192,6 +204,11 @@ class Calibration:
         if mix is None:
             return Calibration(raw.get("source", {}), edges, imp, gen, nearest)
         return Calibration(raw.get("source", {}), edges, imp, gen, nearest, mix_t, mix_w, mix_r)
+
+    @property
+    def descriptors(self) -> tuple[str, ...]:
+        """The networks whose score this calibration measured (files from before fusion measured dlib's)."""
+        return tuple(self.source.get("descriptors", ("dlib",)))
 
     def impostor_rate(self, threshold: float) -> float:
         """Per-comparison false match rate p(t), interpolated within the histogram bins."""

@@ -98,7 +98,7 @@ def fit(pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], weights: dict[s
     return Fusion(norms, weights or dict.fromkeys(sets, 1.0))
 
 
-def _split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
+def split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
     owner = np.concatenate([np.full(len(ps), i, np.int32) for i, ps in enumerate(split.enrol)])
     templates = np.stack([desc[p] for ps in split.enrol for p in ps])
     mated = np.stack([desc[p] for p, _ in split.mated])
@@ -208,7 +208,7 @@ def compare(
         mates = np.array([m for _, m in split.mated])
         md, nd = {}, {}
         for k, desc in sets.items():
-            md[k], nd[k] = _split_distances(split, desc)
+            md[k], nd[k] = split_distances(split, desc)
         md[FUSED], nd[FUSED] = fusion.fuse(md), fusion.fuse(nd)
         md[FUSED_DPRIME], nd[FUSED_DPRIME] = by_dprime.fuse(md), by_dprime.fuse(nd)
         row: dict[str, Any] = {
@@ -285,6 +285,6 @@ def load_calibration(path: Path = BUILTIN) -> tuple[Fusion, float]:
     """The fusion and its threshold from a file written by ``izde eval fusion --calibration-out``."""
     import json
 
-    doc = json.loads(path.read_text())
-    norms = {k: Normaliser(**v) for k, v in doc["normalisers"].items()}
-    return Fusion(norms, {k: float(w) for k, w in doc["weights"].items()}), float(doc["threshold"])
+    from izde.watchlist.fusion import load_fusion
+
+    return load_fusion(path), float(json.loads(path.read_text())["threshold"])

@@ -13,9 +13,8 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from izde.watchlist.fusion import MatchGallery, Space, match_gallery, spaces_of
 from izde.watchlist.index import Gallery
-
-DESCRIPTOR_DIM = 128
 
 
 class Message(BaseModel):
@@ -170,31 +169,59 @@ class GalleryRequest(Message):
     worker: str
 
 
+class GallerySpace(Message):
+    """One descriptor network's templates of a gallery (see :class:`izde.watchlist.fusion.Space`)."""
+
+    network: str
+    dim: int = Field(gt=0)
+    owners: list[int]
+    templates_b64: str = Field(description="float32 little-endian, (len(owners), dim)")
+    unit: bool = False
+
+    @classmethod
+    def of(cls, space: Space) -> GallerySpace:
+        data = np.ascontiguousarray(space.templates, dtype="<f4").tobytes()
+        return cls(
+            network=space.network,
+            dim=space.dim,
+            owners=[int(o) for o in space.owner],
+            templates_b64=base64.b64encode(data).decode(),
+            unit=space.unit,
+        )
+
+    def space(self) -> Space:
+        raw = base64.b64decode(self.templates_b64)
+        templates = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(-1, self.dim)
+        return Space(self.network, templates, np.asarray(self.owners, dtype=np.int32), self.unit)
+
+
 class GalleryReply(Message):
-    """The authorised gallery of one session: the persons its authorisation names, nothing else. Person ids
-    stand in for names: a worker has no use for who they are."""
+    """The authorised gallery of one session: the persons its authorisation names, nothing else, with their
+    templates in every descriptor network's space the deployment matches with. Person ids stand in for names:
+    a worker has no use for who they are."""
 
     hash: str
     person_ids: list[str]
-    owners: list[int]
-    templates_b64: str = Field(description="float32 little-endian, (len(owners), 128)")
+    spaces: list[GallerySpace] = Field(default_factory=list)
     error: str | None = None
 
     @classmethod
-    def of(cls, gallery: Gallery, wl_hash: str) -> GalleryReply:
-        data = np.ascontiguousarray(gallery.templates, dtype="<f4").tobytes()
+    def refused(cls, error: str) -> GalleryReply:
+        return cls(hash="", person_ids=[], error=error)
+
+    @classmethod
+    def of(cls, gallery: MatchGallery, wl_hash: str) -> GalleryReply:
         return cls(
             hash=wl_hash,
             person_ids=list(gallery.person_ids),
-            owners=[int(o) for o in gallery.owner],
-            templates_b64=base64.b64encode(data).decode(),
+            spaces=[GallerySpace.of(s) for s in spaces_of(gallery)],
         )
 
-    def gallery(self) -> Gallery:
-        raw = base64.b64decode(self.templates_b64)
-        templates = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(-1, DESCRIPTOR_DIM)
+    def gallery(self) -> MatchGallery:
         ids = tuple(self.person_ids)
-        return Gallery(ids, ids, templates, np.asarray(self.owners, dtype=np.int32))
+        if not self.spaces:
+            return Gallery.empty()
+        return match_gallery(ids, ids, tuple(s.space() for s in self.spaces))
 
 
 class RpcError(Message):

@@ -34,6 +34,7 @@ from izde.governance import users
 from izde.governance.authorisations import standing, stop_reason
 from izde.governance.roles import Action, decision
 from izde.store.models import ArchiveSearch
+from izde.watchlist.fusion import spaces_of
 
 if TYPE_CHECKING:
     from izde.api import Izde
@@ -173,9 +174,9 @@ class FleetServer:
             stop: StopRequest | None = await self.get(f"s.{ask.session_id}.stop", StopRequest)
             if spec is None or state is None or state.worker != ask.worker or state.status != "running":
                 # Templates go only to the worker that holds the session's lease.
-                answer = GalleryReply(hash="", person_ids=[], owners=[], templates_b64="", error="not your session")
+                answer = GalleryReply.refused("not your session")
             elif stop is not None:
-                answer = GalleryReply(hash="", person_ids=[], owners=[], templates_b64="", error=stop.reason)
+                answer = GalleryReply.refused(stop.reason)
             else:
                 answer = await asyncio.to_thread(self.gallery, spec, ask.worker)
         except Exception:
@@ -196,7 +197,7 @@ class FleetServer:
                 actor="system",
                 worker=worker,
                 persons=len(gallery.person_ids),
-                templates=len(gallery.owner),
+                templates=sum(len(s.owner) for s in spaces_of(gallery)),
                 watchlist_hash=wl_hash,
             )
         return GalleryReply.of(gallery, wl_hash)

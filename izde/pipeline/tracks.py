@@ -21,7 +21,8 @@ class Shot:
     others: I32  # (K, 4) boxes of other faces inside ``crop``, blurred before any evidence is stored
     position_s: float
     wall_time: datetime
-    descriptor: F32 | None = None
+    extra_chips: tuple[Image, ...] = ()  # each fused network's own chip (VisionStack.extra), if any
+    descriptor: F32 | None = None  # every network's descriptor side by side (VisionStack.describe)
 
 
 @dataclass(slots=True)

@@ -63,6 +63,16 @@ class WatchCounters:
 AlertSink = Callable[[AlertEvent], None]
 
 
+def check_networks(index: Index, stack: VisionStack) -> Index:
+    """A gallery of other networks' templates than the probes' is refused: distances across spaces mean nothing."""
+    if len(index) and index.networks != stack.networks:
+        raise ValueError(
+            f"the gallery holds {'+'.join(index.networks)} templates but faces are described by "
+            f"{'+'.join(stack.networks)} (vision.descriptors)"
+        )
+    return index
+
+
 class Watcher:
     def __init__(
         self,
@@ -76,7 +86,7 @@ class Watcher:
     ) -> None:
         self.camera = camera
         self.stack = stack
-        self.gallery = gallery
+        self._gallery = check_networks(gallery, stack)
         self.cfg = pipeline
         self.threshold = match.threshold
         self.on_alert = on_alert
@@ -111,6 +121,7 @@ class Watcher:
         for tid in closed:
             self._tracks.pop(tid, None)  # unmatched or done: forgotten here, and nowhere else was it kept
         assert faces.track_ids is not None and faces.quality is not None and faces.chips is not None
+        assert faces.landmarks is not None
 
         pending: list[tuple[TrackState, Shot]] = []
         for i, tid in enumerate(faces.track_ids.tolist()):
@@ -132,15 +143,18 @@ class Watcher:
                 wall_time=frame.wall_time,
             )
             if track.offer(shot, self.cfg.best_shots):
+                # Cut only for shots kept: the fused networks' chips come from the frame, gone after this call.
+                shot.extra_chips = tuple(c[0] for c in self.stack.extra_chips(frame.image, faces.landmarks[i : i + 1]))
                 track.embeds += 1
                 pending.append((track, shot))
 
         alerts: list[AlertEvent] = []
         if pending and len(self.gallery):
-            descriptors = self.stack.embedder.embed(np.stack([s.chip for _, s in pending]))
+            extra = [np.stack([s.extra_chips[j] for _, s in pending]) for j in range(len(self.stack.extra))]
+            descriptors = self.stack.describe(np.stack([s.chip for _, s in pending]), extra)
             self.counters.embeds += len(pending)
             for (_, shot), d in zip(pending, descriptors, strict=True):
-                shot.descriptor = d
+                shot.descriptor, shot.extra_chips = d, ()
             for track in {id(t): t for t, _ in pending}.values():
                 alerts.extend(self._match(track))
         if not self.continuous:
@@ -176,6 +190,14 @@ class Watcher:
             self.on_alert(event)
             out.append(event)
         return out
+
+    @property
+    def gallery(self) -> Index:
+        return self._gallery
+
+    @gallery.setter
+    def gallery(self, index: Index) -> None:
+        self._gallery = check_networks(index, self.stack)
 
     def close(self) -> None:
         """End of source: drop every live track."""

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
 
-from izde.errors import InvalidInput
+from izde.errors import Conflict, InvalidInput
 from izde.governance import users
 from izde.governance.authorisations import Scope, session_allowed, stop_reason
 from izde.governance.roles import Action, Actor, PermissionDenied, decision
@@ -28,10 +28,11 @@ from izde.service.settings import SettingsService
 from izde.service.views import AlertView, WatchReport
 from izde.store import runs
 from izde.store.models import Person
-from izde.store.templates import load_match_set
+from izde.store.templates import MatchSet, combined_hash, load_match_set, photos_without
 from izde.vision.types import Frame
 from izde.watchlist.faiss_index import build_index
-from izde.watchlist.index import Gallery, Index, with_mean_templates
+from izde.watchlist.fusion import UNIT_NETWORKS, FusedGallery, MatchGallery, Space, match_gallery
+from izde.watchlist.index import Index, with_mean_templates
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +56,26 @@ class WatchService(AlertService, AuthorisationService, CameraService, RetentionS
         gallery, wl_hash = self._match_gallery(persons)
         return match_index(gallery), wl_hash
 
-    def _match_gallery(self, persons: frozenset[str] | None = None) -> tuple[Gallery, str]:
-        """The templates of ``persons`` (active, unexpired) as they are sent to a fleet worker."""
+    def _match_gallery(self, persons: frozenset[str] | None = None) -> tuple[MatchGallery, str]:
+        """The templates of ``persons`` (active, unexpired) in each network's space of ``vision.descriptors``, as
+        they are sent to a fleet worker. A watchlist lacking a network's template of any photo is refused: its
+        people would silently never match."""
+        models = self.stack.template_models
         with self.db.session(readonly=True) as session:
-            ms = load_match_set(session, self.stack.model_name)
-            keep = [i for i, p in enumerate(ms.person_ids) if persons is None or p in persons]
-            ids = tuple(ms.person_ids[i] for i in keep)
+            for model in models.values():
+                missing = photos_without(session, model, matchable=True, persons=persons)
+                if missing:
+                    raise Conflict(
+                        f"{len(missing)} reference photos on the watchlist have no {model} template",
+                        "run 'izde watchlist recompute' to compute them from the stored photos",
+                    )
+            sets = {network: load_match_set(session, model) for network, model in models.items()}
+            ids = tuple(sorted({p for ms in sets.values() for p in ms.person_ids if persons is None or p in persons}))
             query = select(Person.id, Person.display_name).where(Person.id.in_(ids))
             names = {pid: name for pid, name in session.execute(query)}
-        # Renumber the kept persons 0..k-1 and drop the templates of everyone else.
-        renumber = np.full(len(ms.person_ids), -1, np.int32)
-        renumber[keep] = np.arange(len(keep), dtype=np.int32)
-        owners = renumber[ms.owners]
-        rows = owners >= 0
-        return Gallery(ids, tuple(names[p] for p in ids), ms.descriptors[rows], owners[rows]), ms.hash
+        labels = tuple(names[p] for p in ids)
+        spaces = tuple(space_of(network, ms, ids) for network, ms in sets.items())
+        return match_gallery(ids, labels, spaces), combined_hash([ms.hash for ms in sets.values()])
 
     def _scope(self, ref: str) -> Scope:
         with self.db.session(readonly=True) as session:
@@ -285,6 +292,18 @@ def alert_record(run_id: str, event: AlertEvent, frame_time: datetime) -> AlertR
     )
 
 
-def match_index(gallery: Gallery) -> Index:
-    """Exact search for ordinary watchlists; FAISS above 100,000 templates (see docs/benchmarks)."""
+def space_of(network: str, ms: MatchSet, ids: Sequence[str]) -> Space:
+    """``ms``'s templates of the persons ``ids``, their owners renumbered to positions in ``ids``."""
+    position = {p: i for i, p in enumerate(ids)}
+    renumber = np.array([position.get(p, -1) for p in ms.person_ids], np.int32)
+    owners = renumber[ms.owners] if len(ms.owners) else np.zeros((0,), np.int32)
+    rows = owners >= 0
+    return Space(network, ms.descriptors[rows], owners[rows], unit=network in UNIT_NETWORKS)
+
+
+def match_index(gallery: MatchGallery) -> Index:
+    """Exact search for ordinary watchlists; FAISS above 100,000 templates (see docs/benchmarks). A fused gallery
+    is searched exactly and with per-photo templates only, as it was measured (docs/evaluation/fusion)."""
+    if isinstance(gallery, FusedGallery):
+        return gallery
     return build_index(with_mean_templates(gallery))

@@ -11,9 +11,11 @@ from izde.governance.roles import Action, PermissionDenied
 from izde.service.core import Core
 from izde.service.views import PersonView, PhotoView
 from izde.store import persons as person_store
-from izde.store.models import Person
-from izde.vision.images import read_image_file
-from izde.watchlist.enrol import reference_face
+from izde.store.models import Person, ReferencePhoto
+from izde.store.templates import photos_without
+from izde.vision.images import decode_image, read_image_file
+from izde.vision.types import Faces
+from izde.watchlist.enrol import reference_descriptors, reference_face
 from izde.watchlist.types import PersonSpec, PhotoSpec
 
 PROPOSED, ACTIVE, REJECTED = "proposed", "active", "rejected"
@@ -43,7 +45,7 @@ class WatchlistService(Core):
                     provenance=spec.provenance,
                     box=ref.box,
                     quality=ref.quality,
-                    descriptors={self.stack.model_name: ref.descriptor},
+                    descriptors=ref.descriptors,
                     capture_date=spec.capture_date,
                 )
             )
@@ -167,6 +169,34 @@ class WatchlistService(Core):
                     for ph in p.photos
                 ),
             )
+
+    def recompute_templates(self) -> int:
+        """Templates that stored reference photos lack for a network of ``vision.descriptors`` (photos enrolled
+        before it was configured), computed from the photo itself at the face box chosen at enrolment. The photo
+        and its approval are unchanged, so the entry's status is too; each computed template is audited.
+        Returns how many were computed."""
+        self.require(Action.WATCHLIST_PROPOSE)
+        models = self.stack.template_models
+        with self.db.session(readonly=True) as session:
+            todo: dict[str, list[str]] = {}
+            for model in models.values():
+                for photo_id in photos_without(session, model):
+                    todo.setdefault(photo_id, []).append(model)
+        for photo_id, missing in todo.items():
+            with self.db.session() as session:
+                ph = session.get(ReferencePhoto, photo_id)
+                if ph is None:  # removed meanwhile
+                    continue
+                data = self.db.files.read_bytes(ph.file_name)
+                image = decode_image(data, photo_id, self.settings.security.max_image_pixels)
+                box = (ph.face_left, ph.face_top, ph.face_right, ph.face_bottom)
+                aligned = self.stack.aligner.align(image, Faces.from_boxes([box], [1.0]))
+                computed = reference_descriptors(image, aligned, self.stack)
+                added = {m: computed[m] for m in missing}
+                person_store.add_templates(session, ph, added)
+                for model in added:
+                    self.audit(session, "template.recompute", "photo", ph.id, person=ph.person_id, model=model)
+        return sum(len(m) for m in todo.values())
 
     def remove(self, ref: str) -> person_store.Removal:
         """Delete a person with their photos, templates, alerts and evidence, from disk and database."""

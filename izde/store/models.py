@@ -103,7 +103,8 @@ class ReferencePhoto(Owned, Base):
 
 
 class Template(Owned, Base):
-    """A 128-d descriptor of one reference photo, for one embedding model."""
+    """One network's descriptor of one reference photo (dlib's 128 values, FaceRes's 1024): a photo has at most
+    one template per model, and one for each network that ``vision.descriptors`` fuses."""
 
     __tablename__ = "templates"
 
@@ -111,9 +112,11 @@ class Template(Owned, Base):
     photo_id: Mapped[str] = mapped_column(ForeignKey("reference_photos.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     model: Mapped[str] = mapped_column(String(40))
-    descriptor: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, 128 values
+    descriptor: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, the model's dimension
 
     photo: Mapped[ReferencePhoto] = relationship(back_populates="templates")
+
+    __table_args__ = (UniqueConstraint("photo_id", "model", name="uq_templates_photo_model"),)
 
 
 class WatchRun(Owned, Base):

@@ -20,7 +20,7 @@ from izde.store.crypto import envelope_of, template_context
 from izde.store.files import Stage, photo_path
 from izde.store.lookup import ambiguous, by_id_or_prefix, not_found
 from izde.store.models import Alert, Person, ReferencePhoto, Template, new_id
-from izde.store.templates import ACTIVE, encode_descriptor
+from izde.store.templates import ACTIVE, descriptor_dim, encode_descriptor
 from izde.watchlist.types import PersonSpec, Provenance
 
 _PERSON_HINT = "list the watchlist to see ids and names"
@@ -35,7 +35,7 @@ class NewPhoto:
     provenance: Provenance
     box: tuple[int, int, int, int]  # left, top, right, bottom of the face used, in image pixels
     quality: float
-    descriptors: Mapping[str, npt.ArrayLike]  # embedding model name -> 128 values
+    descriptors: Mapping[str, npt.ArrayLike]  # template model name -> its descriptor (one per network)
     capture_date: date | None = None
 
 
@@ -128,14 +128,19 @@ def _attach_photos(
             face_bottom=bottom,
             quality=float(photo.quality),
         )
-        envelope = envelope_of(session.info)
-        for model, descriptor in photo.descriptors.items():
-            sealed = envelope.seal(encode_descriptor(descriptor), template_context(person.id))
-            row.templates.append(Template(id=new_id(), person_id=person.id, model=model, descriptor=sealed))
         session.add(row)
+        add_templates(session, row, photo.descriptors)
         stage.put(rel, photo.data)
         added.append(row)
     return added
+
+
+def add_templates(session: Session, photo: ReferencePhoto, descriptors: Mapping[str, npt.ArrayLike]) -> None:
+    """One template per model of ``photo``'s face, sealed like every template at rest."""
+    envelope = envelope_of(session.info)
+    for model, descriptor in descriptors.items():
+        sealed = envelope.seal(encode_descriptor(descriptor, descriptor_dim(model)), template_context(photo.person_id))
+        photo.templates.append(Template(id=new_id(), person_id=photo.person_id, model=model, descriptor=sealed))
 
 
 def get_person(session: Session, person_id: str) -> Person:

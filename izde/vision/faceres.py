@@ -59,7 +59,9 @@ def ensure_faceres(fetch: bool = True, rebuild: bool = False, pkg: NpmPackage = 
         return FaceresModel(dest, tarball, built=False)
     if not tarball.is_file() and not fetch:
         raise ModelCacheError(
-            f"the FaceRes network is not built: {tarball} is missing", "run 'izde models build' (it needs npm once)"
+            f"the FaceRes network is not built: {tarball} is missing",
+            "run 'izde models build' (it needs npm once), or match with dlib's descriptor alone: "
+            "vision.descriptors set to dlib only (IZDE_VISION__DESCRIPTORS='[\"dlib\"]')",
         )
     if fetch:
         tarball = fetch_tarball(pkg, npm_dir())
@@ -79,6 +81,7 @@ class FaceresEmbedder:
     5-point alignment; distances are Euclidean between unit vectors (sqrt(2 - 2 cos)).
     """
 
+    key = "faceres"
     name = NAME
     dim = DIM
 

@@ -35,3 +35,19 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, chips: Image) -> F32: ...
+
+
+@runtime_checkable
+class ChipEmbedder(Protocol):
+    """A descriptor network with its own chip, cut from the image at a face's 5 landmarks (e.g. FaceRes).
+
+    ``key`` is its name in ``vision.descriptors``; ``name`` the model its templates are stored under.
+    """
+
+    key: str
+    name: str
+    dim: int
+
+    def chips(self, image: Image, landmarks: F32) -> Image: ...
+
+    def embed_chips(self, chips: Image) -> F32: ...

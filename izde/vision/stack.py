@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from izde.config import VisionSettings
-from izde.vision.protocols import Aligner, Detector, Embedder
+from izde.vision.protocols import Aligner, ChipEmbedder, Detector, Embedder
 from izde.vision.quality import assess
 from izde.vision.regions import RegionPlan, detect_in_regions
-from izde.vision.types import Faces, Image
+from izde.vision.types import F32, Faces, Image
 
 
 @dataclass(frozen=True)
 class VisionStack:
+    """Detection, alignment and the descriptor networks. dlib's (``embedder``) takes the aligner's chips; each
+    of ``extra`` cuts its own chip from the image, so a probe descriptor is theirs side by side, in order."""
+
     detector: Detector
     aligner: Aligner
     embedder: Embedder
+    extra: tuple[ChipEmbedder, ...] = ()
+
+    def with_embedder(self, embedder: Embedder) -> VisionStack:
+        """The same stack with dlib's descriptor computed by ``embedder`` (a batching or counting wrapper)."""
+        return replace(self, embedder=embedder)
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The ``vision.descriptors`` this stack computes, in the order a probe holds them."""
+        return ("dlib", *(e.key for e in self.extra))
+
+    @property
+    def template_models(self) -> dict[str, str]:
+        """Network -> the model name its templates are stored under."""
+        return {"dlib": self.model_name, **{e.key: e.name for e in self.extra}}
+
+    def extra_chips(self, image: Image, landmarks: F32) -> tuple[Image, ...]:
+        """Each extra network's chips of the faces at ``landmarks`` (K, 5, 2), cut while the image is at hand."""
+        return tuple(e.chips(image, landmarks) for e in self.extra)
+
+    def describe(self, chips: Image, extra: Sequence[Image] = ()) -> F32:
+        """(N, sum of dims) probe descriptors: dlib's of the aligned ``chips``, then each extra network's."""
+        if len(extra) != len(self.extra):
+            raise ValueError(f"{len(self.extra)} extra networks need their chips, got {len(extra)} sets")
+        parts = [self.embedder.embed(chips), *(e.embed_chips(x) for e, x in zip(self.extra, extra, strict=True))]
+        return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
     @property
     def model_name(self) -> str:
@@ -86,7 +118,16 @@ def build_descriptor(v: VisionSettings) -> Embedder:
     return FlipAveraged(inner) if v.flip_average else inner
 
 
+def build_extra(v: VisionSettings) -> tuple[ChipEmbedder, ...]:
+    """The networks fused with dlib's; FaceRes must have been built ('izde models build')."""
+    if "faceres" not in v.descriptors:
+        return ()
+    from izde.vision.faceres import FaceresEmbedder
+
+    return (FaceresEmbedder(device=v.onnx_device),)
+
+
 def build_stack(v: VisionSettings) -> VisionStack:
     from izde.vision.dlib_backend import DlibAligner
 
-    return VisionStack(build_detector(v), DlibAligner(), build_descriptor(v))
+    return VisionStack(build_detector(v), DlibAligner(), build_descriptor(v), build_extra(v))

@@ -10,14 +10,14 @@ from izde.config import EnrolmentSettings
 from izde.errors import EnrolmentRejected
 from izde.vision.quality import quality_parts, score
 from izde.vision.stack import VisionStack
-from izde.vision.types import F32, Faces, Image
+from izde.vision.types import DESCRIPTOR_DIM, F32, Faces, Image
 
 
 @dataclass(frozen=True, slots=True)
 class ReferenceFace:
     box: tuple[int, int, int, int]
     quality: float
-    descriptor: F32
+    descriptors: dict[str, F32]  # template model name -> the descriptor of each network the stack computes
 
 
 def describe_faces(faces: Faces) -> str:
@@ -68,7 +68,19 @@ def reference_face(
             f"at least {rules.min_sharpness:.1f} needed)",
             "use a sharper photo",
         )
-    assert aligned.chips is not None
-    descriptor = stack.embedder.embed(aligned.chips)[0]
     left, top, right, bottom = (int(v) for v in face.boxes[0])
-    return ReferenceFace((left, top, right, bottom), float(score(parts)[0]), descriptor)
+    return ReferenceFace(
+        (left, top, right, bottom), float(score(parts)[0]), reference_descriptors(image, aligned, stack)
+    )
+
+
+def reference_descriptors(image: Image, aligned: Faces, stack: VisionStack) -> dict[str, F32]:
+    """Each of the stack's networks' descriptor of the one aligned face, by template model name."""
+    assert aligned.chips is not None and aligned.landmarks is not None and len(aligned) == 1
+    row = stack.describe(aligned.chips, stack.extra_chips(image, aligned.landmarks))[0]
+    models = stack.template_models
+    out, start = {}, 0
+    for network, dim in zip(stack.networks, (DESCRIPTOR_DIM, *(e.dim for e in stack.extra)), strict=True):
+        out[models[network]] = np.asarray(row[start : start + dim], np.float32)
+        start += dim
+    return out

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from izde.vision.types import DESCRIPTOR_DIM, F32, I32
-from izde.watchlist.index import Candidate, Gallery
+from izde.watchlist.index import DLIB_ONLY, Candidate, Gallery
 
 IndexKind = Literal["flat", "ivf", "hnsw"]
 # On a 2-core machine (docs/benchmarks) Gallery searches 100,000 templates in ~6 ms per probe and 1,000,000 in
@@ -78,6 +78,10 @@ class FaissGallery:
 
     def __len__(self) -> int:
         return len(self.person_ids)
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        return DLIB_ONLY
 
     def nearest(self, probes: F32, k: int | None = None) -> tuple[F32, np.ndarray]:
         """(K, k) distances (ascending) and template rows of the nearest templates; row -1 where none."""

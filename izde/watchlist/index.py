@@ -13,6 +13,8 @@ import numpy as np
 
 from izde.vision.types import DESCRIPTOR_DIM, F32, I32
 
+DLIB_ONLY = ("dlib",)
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -26,6 +28,11 @@ class Index(Protocol):
 
     @property
     def person_ids(self) -> tuple[str, ...]: ...
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The descriptor networks a probe holds, side by side in this order (``vision.descriptors``)."""
+        ...
 
     def __len__(self) -> int: ...
 
@@ -50,6 +57,10 @@ class Gallery:
         if len(self.owner) and (self.owner.min() < 0 or self.owner.max() >= len(self.person_ids)):
             raise ValueError("owner indexes a person that is not in the gallery")
         object.__setattr__(self, "_sq_norms", np.einsum("ij,ij->i", self.templates, self.templates))
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        return DLIB_ONLY
 
     @staticmethod
     def empty() -> Gallery:
@@ -79,8 +90,9 @@ class Gallery:
 
 
 def fuse(descriptors: F32) -> F32:
-    """One descriptor for a track from its best shots: the mean, which averages out per-frame noise."""
-    return np.asarray(np.mean(np.asarray(descriptors, np.float32).reshape(-1, DESCRIPTOR_DIM), axis=0), np.float32)
+    """One descriptor for a track from its best shots (rows): the mean, which averages out per-frame noise."""
+    rows = np.asarray(descriptors, np.float32)
+    return np.asarray(np.mean(rows.reshape(-1, rows.shape[-1]), axis=0), np.float32)
 
 
 def with_mean_templates(gallery: Gallery) -> Gallery:

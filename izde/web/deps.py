@@ -49,7 +49,7 @@ class WebState:
         with self._stack_lock:
             if self._stack is None:
                 s = build_stack(self.settings.vision)
-                self._stack = VisionStack(s.detector, s.aligner, BatchingEmbedder(s.embedder))
+                self._stack = s.with_embedder(BatchingEmbedder(s.embedder))
             return self._stack
 
     def service(self, actor: Actor | None = None, settings: Settings | None = None) -> RequestIzde:

@@ -40,11 +40,14 @@ def centre_descriptor(izde: Izde, path: Path) -> np.ndarray | None:
     centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
     k = int(np.argmin(np.linalg.norm(centres - np.array(image.shape[1::-1]) / 2, axis=1)))
     aligned = izde.stack.aligner.align(image, faces.select(k))
-    assert aligned.chips is not None
-    return izde.stack.embedder.embed(aligned.chips)[0]
+    # Every network's descriptor, side by side, as the watcher describes a face (the fused default).
+    return izde.stack.describe(aligned.chips, izde.stack.extra_chips(image, aligned.landmarks))[0]
 
 
-def test_default_threshold_on_lfw(deployment: Deployment) -> None:
+@pytest.mark.parametrize("descriptors", ['["dlib", "faceres"]', '["dlib"]'], ids=["fused", "dlib"])
+def test_default_threshold_on_lfw(deployment: Deployment, descriptors: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each score at its own default threshold: the fused default, and dlib's alone."""
+    monkeypatch.setenv("IZDE_VISION__DESCRIPTORS", descriptors)
     enrolled, strangers = people()
     izde = Izde(home=deployment.home, token=deployment.tokens["curator"])
     approver = Izde(home=deployment.home, token=deployment.tokens["approver"])

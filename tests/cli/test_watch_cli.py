@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli.helpers import RECORDED_AT, Deployment, json_lines, read_stored
 from tests.conftest import CROWD, HAMILTON, require_data
-from tests.support.no_trace import FaceRecorder, NoTrace
+from tests.support.no_trace import FaceRecorder, NoTrace, needles
 from tests.support.video import truncated_copy
 
 pytestmark = pytest.mark.slow
@@ -73,6 +73,9 @@ def test_crowd_leaves_no_face_data(deployment: Deployment, monkeypatch: pytest.M
 
     # The run did see faces and compute descriptors, so there was something to leave behind.
     assert len(faces.boxes) >= 20 and len(faces.descriptors) >= 5
+    # Both networks' descriptors (the fused default) are among what is looked for.
+    assert {len(d) for d in faces.descriptors} == {128, 1024}
+    assert all(needles([d], []) for d in faces.descriptors)  # each of them is searched for
     found = t.findings(faces.needles(), texts={"stdout": r.stdout, "stderr": r.stderr})
     assert found.hits == [], found.hits
     assert found.new_files == []  # nothing new under the data directory, TMPDIR or the caches
@@ -87,7 +90,11 @@ def test_crowd_leaves_no_face_data(deployment: Deployment, monkeypatch: pytest.M
     assert int(run[0]) >= 20 and int(run[1]) >= 5 and run[2] == 0 and run[3] == "completed"
     assert rows(home, "select camera, faces, tracks from face_counts") == [("street", run[0], run[1])]
     assert rows(home, "select count(*) from alerts") == [(0,)]
-    assert rows(home, "select count(*) from templates") == [(4,)]  # the enrolled ones, nothing more
+    # The enrolled ones (a dlib and a FaceRes template of each photo), nothing more.
+    assert rows(home, "select model, count(*) from templates group by model order by model") == [
+        ("dlib_resnet_v1+flip", 4),
+        ("hse_faceres_v1", 4),
+    ]
 
 
 def test_watch_bad_sources(deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

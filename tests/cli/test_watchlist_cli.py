@@ -115,7 +115,7 @@ def test_add_list_show_add_photo_remove(deployment: Deployment) -> None:
     assert [p["provenance"] for p in shown["photos"]] == ["official_record", "identity_document"]
     assert shown["photos"][1]["capture_date"] == "2012-05-01"
     assert "descriptor" not in str(shown) and "template" not in str(shown)
-    assert table_count(deployment.home, "templates") == 2
+    assert table_count(deployment.home, "templates") == 4  # dlib's and FaceRes's of each of the two photos
 
     listed = json_lines(deployment.run("curator", "watchlist", "list", "--json").stdout)
     assert [(p["display_name"], p["photo_count"]) for p in listed] == [("Barack Obama", 2)]

@@ -25,6 +25,12 @@ def test_stages_time_both_detectors_and_capacity_follows_the_settings(data_dir: 
             assert clip["detect"][key] > 0 and clip["detect_cpu"][key] > 0
             assert key in clip["faces_per_frame_by_detector"]
     assert st["embedders"]["onnx"]["name"].endswith("+flip")  # measured as the pipeline computes it
+    # FaceRes, fused with dlib's by default: its own chip and descriptor per face, charged to capacity.
+    faceres = st["fused_embedders"]["faceres"]
+    assert faceres["name"] == "hse_faceres_v1" and faceres["chip_per_face_s"] > 0
+    assert faceres["per_face_s_by_batch"]["1"] > 0
+    dlib_only = bench_stages.capacity(st, Settings(vision={"descriptors": ["dlib"]}), cores=2)  # type: ignore[arg-type]
+    assert bench_stages.capacity(st, Settings(), cores=2)["descriptor_s"] > dlib_only["descriptor_s"]
 
     hog = bench_stages.capacity(st, _with_detector("hog"), cores=2)
     mmod = bench_stages.capacity(st, _with_detector("mmod"), cores=2)

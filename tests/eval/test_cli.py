@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from izde.cli import bench_eval
 from izde.cli.eval import app as eval_app
 from izde.cli.threshold import app as threshold_app
-from izde.config import MatchSettings
+from izde.config import load_settings
 
 runner = CliRunner()
 
@@ -23,13 +24,17 @@ def test_eval_missing_dataset_fails_with_a_hint(tmp_path: Path) -> None:
     assert "does not exist" in text and "--data" in text
 
 
-def test_threshold_show_json_with_built_in_calibration() -> None:
+@pytest.mark.parametrize("descriptors", ['["dlib"]', '["dlib", "faceres"]'])
+def test_threshold_show_json_with_built_in_calibration(descriptors: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IZDE_VISION__DESCRIPTORS", descriptors)
     r = runner.invoke(threshold_app, ["show", "--watchlist-size", "1000", "--target-rate", "10", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["calibration"].startswith("built-in")
+    # The shipped calibration measured dlib's score: with the fused score izde says its figures are not it.
+    assert ("warning" in out) == ("faceres" in descriptors)
     (row,) = out["results"]
-    default = MatchSettings().threshold
+    default = load_settings().match.threshold
     assert row["threshold"] == default and row["watchlist_size"] == 1000
     assert row["false_alerts_per_10000_faces"] > 0
     assert row["target"]["threshold"] < default or row["false_alerts_per_10000_faces"] <= 10

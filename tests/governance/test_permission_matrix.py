@@ -74,6 +74,7 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     "persons": (frozenset({"curator", "approver", "operator"}), lambda s, t: s.persons()),
     "person": (frozenset({"curator", "approver", "operator"}), lambda s, t: s.person(NOBODY)),
     "remove": (frozenset({"curator", "approver"}), lambda s, t: s.remove(NOBODY)),
+    "recompute_templates": (frozenset({"curator"}), lambda s, t: s.recompute_templates()),
     "request_authorisation": (frozenset({"curator"}), lambda s, t: s.request_authorisation(_auth_spec())),
     "decide_authorisation": (frozenset({"approver"}), lambda s, t: s.decide_authorisation(NOBODY, True)),
     "record_fria": (frozenset({"curator", "approver"}), lambda s, t: s.record_fria(NOBODY, "FRIA F-1")),
@@ -268,6 +269,8 @@ LISTED: dict[str, tuple[str, CrossCall]] = {
     "propose": ("curator", lambda s, r, t: None),  # creates in the caller's own organisation: nothing to reach
     "propose_threshold": ("operator", lambda s, r, t: s.propose_threshold(0.45, "own calibration")),
     "persons": ("curator", lambda s, r, t: s.persons()),
+    # Only the caller's organisation's photos are looked at; it returns a count.
+    "recompute_templates": ("curator", lambda s, r, t: s.recompute_templates()),
     "authorisations": ("auditor", lambda s, r, t: s.authorisations()),
     "gallery": ("operator", lambda s, r, t: s.gallery()[0].person_ids),
     "alerts": ("operator", lambda s, r, t: s.alerts()),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from izde.config import MatchSettings
+from izde.config import Settings
 from tests.cli.helpers import USERS, Deployment, json_lines
 from tests.conftest import HAMILTON, require_data
 
@@ -41,7 +41,7 @@ def test_use_log_transparency_and_fria_after_a_real_run(deployment: Deployment, 
     assert use["started_at"] < use["ended_at"] and use["authorisation_id"] == auth
     assert (use["watchlist_hash"], use["watchlist_size"]) == (wl_hash, 1) and use[
         "threshold"
-    ] == MatchSettings().threshold
+    ] == Settings().match.threshold
     assert use["started_by"] == "op-a"
     match = next(m for m in use["matches"] if m["alert_id"] == first)
     assert match["camera"] == "stage" and match["position_s"] >= 0 and match["evidence_file"] == evidence
@@ -93,7 +93,7 @@ def test_use_log_transparency_and_fria_after_a_real_run(deployment: Deployment, 
     assert pack["people_affected"]["passers_by"]["faces_analysed_by_camera"]["stage"] == total["faces"]
     assert pack["period_and_frequency"]["sessions_so_far"] == 1 and pack["complaints"] == "Write to X"
     assert (
-        str(MatchSettings().threshold) in pack["risks"]["false_matches"]
+        str(Settings().match.threshold) in pack["risks"]["false_matches"]
         and pack["mitigations"]["retention_days"]["rejected_alerts_days"]
     )
     md = (tmp_path / "fria.md").read_text()

@@ -7,7 +7,6 @@ import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -15,13 +14,13 @@ import numpy as np
 import pytest
 
 from izde.config import MatchSettings, PipelineSettings, Settings
+from izde.eval.bench_pipeline import build_gallery
 from izde.pipeline.sources import FileSource, parse_source
 from izde.pipeline.watcher import AlertEvent, Watcher
-from izde.vision.images import read_image_file
+from izde.service.watching import match_index
 from izde.vision.stack import VisionStack, build_stack
 from izde.vision.types import Frame
-from izde.watchlist.enrol import reference_face
-from izde.watchlist.index import Gallery, with_mean_templates
+from izde.watchlist.index import Gallery, Index
 from tests.conftest import HAMILTON, require_data
 
 pytestmark = pytest.mark.slow
@@ -38,6 +37,9 @@ class CachedAnalysis:
         self.detector = stack.detector
         self.embedder = stack.embedder
         self._memo: dict[int, tuple[Any, int]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stack, name)  # the descriptor networks: computed, not replayed
 
     def analyse(self, image: np.ndarray, min_face_px: int = 0, plan: Any = None, coarse: Any = None) -> tuple[Any, int]:
         # The watcher runs with motion gating off here (see watch()), so every frame is searched whole.
@@ -62,16 +64,9 @@ def frames() -> list[Frame]:
     return [f for f in out if f.position_s < CLIP_S / 2]
 
 
-def gallery(stack: CachedAnalysis, *photos: str) -> Gallery:
-    settings = Settings()
-    descriptors = []
-    for name in photos:
-        image, _ = read_image_file(require_data(HAMILTON / name))
-        descriptors.append(reference_face(image, name, stack.stack, settings.enrolment).descriptor)
-    ids = tuple(Path(p).stem for p in photos)
-    return with_mean_templates(
-        Gallery(ids, ids, np.stack(descriptors).astype(np.float32), np.arange(len(ids), dtype=np.int32))
-    )
+def gallery(stack: CachedAnalysis, *photos: str) -> Index:
+    """One person per photo, in every space of the stack's networks, searched as a deployment searches it."""
+    return match_index(build_gallery([require_data(HAMILTON / p) for p in photos], stack.stack, Settings()))
 
 
 def passages(frames: list[Frame], *starts: float) -> Iterator[Frame]:
@@ -81,10 +76,12 @@ def passages(frames: list[Frame], *starts: float) -> Iterator[Frame]:
             yield replace(f, position_s=start + f.position_s)
 
 
-def watch(stack: CachedAnalysis, g: Gallery, frames: Iterator[Frame], **pipeline: Any) -> tuple[Watcher, list]:
+def watch(
+    stack: CachedAnalysis, g: Index, frames: Iterator[Frame], match: MatchSettings | None = None, **pipeline: Any
+) -> tuple[Watcher, list]:
     alerts: list[AlertEvent] = []
     settings = PipelineSettings(**{"motion": "off", **pipeline})  # whole frames: what CachedAnalysis replays
-    w = Watcher("stage", stack, g, settings, MatchSettings(), alerts.append)  # type: ignore[arg-type]
+    w = Watcher("stage", stack, g, settings, match or Settings().match, alerts.append)  # type: ignore[arg-type]
     returned = [a for f in frames for a in w.process(f)]
     assert returned == alerts  # what process() returns is what the sink was given, once each
     return w, alerts
@@ -96,7 +93,9 @@ def test_one_passage_raises_exactly_once(stack: CachedAnalysis, frames: list[Fra
     assert len(alerts) == 1, alerts
     (a,) = alerts
     assert (a.camera, a.person_id, a.label) == ("stage", "lin-manuel-miranda", "lin-manuel-miranda")
-    assert 0 <= a.distance <= a.threshold == MatchSettings().threshold
+    # The default fused score, at its default threshold.
+    assert stack.networks == ("dlib", "faceres") and a.threshold == Settings().match.threshold == 0.486
+    assert 0 <= a.distance <= a.threshold
     assert 0 <= a.position_s <= CLIP_S / 2 and a.quality >= PipelineSettings().min_quality
     crop = cv2.imdecode(np.frombuffer(a.evidence_jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert crop is not None and min(crop.shape[:2]) >= 36
@@ -129,6 +128,26 @@ def test_cooldown_between_passages(
     assert all(b - a >= cooldown_s for a, b in itertools.pairwise(positions)), positions
 
 
+def test_dlib_alone_still_raises_exactly_once(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    """vision.descriptors: [dlib] matches with dlib's descriptor alone, at dlib's threshold."""
+    dlib_only = CachedAnalysis(replace(stack.stack, extra=()))
+    dlib_only._memo = stack._memo  # the same detections
+    settings = Settings(vision={"descriptors": ["dlib"]})
+    g = gallery(dlib_only, "lin-manuel-miranda.png")
+    assert g.networks == dlib_only.networks == ("dlib",)
+    _, alerts = watch(dlib_only, g, passages(frames, 0.0), match=settings.match)
+    assert [a.person_id for a in alerts] == ["lin-manuel-miranda"]
+    assert 0 <= alerts[0].distance <= alerts[0].threshold == 0.50
+
+
+def test_a_gallery_of_other_networks_is_refused(stack: CachedAnalysis) -> None:
+    dlib_only = CachedAnalysis(replace(stack.stack, extra=()))
+    with pytest.raises(ValueError, match="dlib\\+faceres templates but faces are described by dlib"):
+        watch(dlib_only, gallery(stack, "obama.jpg"), iter(()))
+    with pytest.raises(ValueError, match="holds dlib templates but faces are described by dlib\\+faceres"):
+        watch(stack, gallery(dlib_only, "obama.jpg"), iter(()))
+
+
 def test_strangers_raise_nothing_and_no_track_outlives_its_faces(stack: CachedAnalysis, frames: list[Frame]) -> None:
     g = gallery(stack, "obama.jpg", "biden.jpg")
     w, alerts = watch(stack, g, passages(frames, 0.0))
@@ -149,7 +168,7 @@ def test_an_empty_watchlist_computes_no_descriptor(stack: CachedAnalysis, frames
 
 def test_a_folder_of_unrelated_images_keeps_no_track(stack: CachedAnalysis, frames: list[Frame]) -> None:
     g = gallery(stack, "obama.jpg")
-    w = Watcher("c", stack, g, PipelineSettings(), MatchSettings(), lambda a: None, continuous=False)  # type: ignore[arg-type]
+    w = Watcher("c", stack, g, PipelineSettings(), Settings().match, lambda a: None, continuous=False)  # type: ignore[arg-type]
     for f in frames[:10]:
         w.process(f)
         assert w._tracks == {}

@@ -58,18 +58,28 @@ class Needles:
         return bool(self.raw)
 
 
+def _windows(values: np.ndarray, step: int = 32, most: int = 16) -> list[int]:
+    """Where byte windows of a descriptor start: every ``step`` values, keeping windows of at least three
+    non-zero values. FaceRes's descriptors are mostly exact zeros (ReLU channels that stay silent), and runs of
+    zero bytes are in every file; for such sparse ones the windows are taken where the non-zero values are."""
+    informative = [i for i in range(len(values) - _WINDOW + 1) if np.count_nonzero(values[i : i + _WINDOW]) >= 3]
+    regular = [i for i in informative if i % step == 0]
+    return regular if len(regular) >= 2 else informative[:: max(1, len(informative) // most)]
+
+
 def needles(descriptors: Iterable[np.ndarray], boxes: Iterable[Sequence[int]]) -> Needles:
     raw: list[bytes] = []
     printed: list[str] = []
     triples: dict[float, set[tuple[float, float]]] = {}
     for d in descriptors:
         values = np.asarray(d, np.float32).ravel()
-        for start in range(0, len(values) - _WINDOW + 1, 32):
+        for start in _windows(values):
             part = values[start : start + _WINDOW]
             raw += [part.astype("<f4").tobytes(), part.astype("<f8").tobytes(), part.astype(">f4").tobytes()]
         rounded = np.round(values.astype(np.float64), _DECIMALS).tolist()
         for a, b, c in zip(rounded, rounded[1:], rounded[2:], strict=False):
-            triples.setdefault(a, set()).add((b, c))
+            if a and b and c:  # zeros (FaceRes's silent channels) are printed everywhere and identify nobody
+                triples.setdefault(a, set()).add((b, c))
     for box in boxes:
         left, top, right, bottom = (int(v) for v in box)
         for four in ((left, top, right, bottom), (left, top, right - left, bottom - top)):
@@ -241,7 +251,12 @@ class FaceRecorder:
         original = watcher_module.Watcher.__init__
 
         def init(self: Any, camera: str, stack: VisionStack, *args: Any, **kwargs: Any) -> None:
-            recording = VisionStack(_Recording(stack.detector, rec), stack.aligner, _Recording(stack.embedder, rec))
+            recording = VisionStack(
+                _Recording(stack.detector, rec),
+                stack.aligner,
+                _Recording(stack.embedder, rec),
+                tuple(_Recording(e, rec) for e in stack.extra),  # each fused network's descriptors too
+            )
             original(self, camera, recording, *args, **kwargs)
 
         monkeypatch.setattr(watcher_module.Watcher, "__init__", init)
@@ -267,5 +282,10 @@ class _Recording:
 
     def embed(self, chips: Any) -> Any:
         out = self._inner.embed(chips)
+        self._rec.descriptors += list(np.asarray(out))
+        return out
+
+    def embed_chips(self, chips: Any) -> Any:
+        out = self._inner.embed_chips(chips)
         self._rec.descriptors += list(np.asarray(out))
         return out
