@@ -612,7 +612,16 @@ class SearchService:
                 .where(ArchiveChunk.search_id == search.id)
             ).all()
             hits = [
-                Hit(a.id, a.person_id, name, camera, a.frame_time, a.frame_time, a.distance, a.threshold)
+                Hit(
+                    a.id,
+                    a.person_id,
+                    name,
+                    camera,
+                    min(a.seen_from or a.frame_time, a.frame_time),
+                    max(a.seen_to or a.frame_time, a.frame_time),
+                    a.distance,
+                    a.threshold,
+                )
                 for a, name, camera in rows
             ]
         return sightings(hits, izde.settings.archive.sighting_gap_s)

@@ -122,6 +122,8 @@ class AlertMsg(Message):
     quality: float
     evidence_b64: str | None
     analysed_at: datetime  # when the worker raised it, for the alert latency
+    seen_from: datetime | None = None  # when the matched track was seen: its first frame ...
+    seen_to: datetime | None = None  # ... and the frame it matched in
 
     @property
     def evidence_jpeg(self) -> bytes | None:

@@ -89,6 +89,7 @@ class EventRecorder:
                     a.threshold,
                     a.quality,
                     a.evidence_jpeg,
+                    (a.seen_from, a.seen_to) if a.seen_from and a.seen_to else None,
                 )
             )
             if recorded is not None and recorded.new:

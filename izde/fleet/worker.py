@@ -371,18 +371,21 @@ class Worker:
                 return wall if job.live else job.footage_start + timedelta(seconds=position_s)
 
             def on_alert(event: AlertEvent) -> None:
+                shot_time = footage(event.position_s, event.frame_time)
                 msg = AlertMsg(
                     run_id=job.run_id,
                     session_id=job.session_id,
                     person_id=event.person_id,
                     track_id=event.track_id + epoch,
-                    frame_time=footage(event.position_s, event.frame_time),
+                    frame_time=shot_time,
                     position_s=event.position_s,
                     distance=event.distance,
                     threshold=event.threshold,
                     quality=event.quality,
                     evidence_b64=b64(event.evidence_jpeg),
                     analysed_at=datetime.now(UTC),
+                    seen_from=event.at(event.seen_from_s, shot_time),
+                    seen_to=event.at(event.seen_to_s, shot_time),
                 )
                 self._call(self._publish_until_acked(event_subject("alert", job.run_id), msg.encode(), msg.msg_id))
                 metrics.ALERTS.inc()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -36,9 +36,16 @@ class AlertEvent:
     distance: float
     threshold: float
     quality: float
-    position_s: float
+    position_s: float  # of the evidence shot
     frame_time: datetime
     evidence_jpeg: bytes
+    # Positions of the track's first frame and of the frame it matched in: when the person was seen.
+    seen_from_s: float
+    seen_to_s: float
+
+    def at(self, position_s: float, shot_time: datetime) -> datetime:
+        """The time of ``position_s``, given the time of the evidence shot (footage time for files)."""
+        return shot_time + timedelta(seconds=position_s - self.position_s)
 
 
 @dataclass(slots=True)
@@ -156,13 +163,13 @@ class Watcher:
             for (_, shot), d in zip(pending, descriptors, strict=True):
                 shot.descriptor, shot.extra_chips = d, ()
             for track in {id(t): t for t, _ in pending}.values():
-                alerts.extend(self._match(track))
+                alerts.extend(self._match(track, frame.position_s))
         if not self.continuous:
             for tid in self._tracker.close_all():
                 self._tracks.pop(tid, None)
         return alerts
 
-    def _match(self, track: TrackState) -> list[AlertEvent]:
+    def _match(self, track: TrackState, now_s: float) -> list[AlertEvent]:
         out = []
         for cand in self.gallery.match(fuse(track.descriptors()), self.threshold):
             if cand.person_id in track.alerted:
@@ -185,6 +192,8 @@ class Watcher:
                 position_s=shot.position_s,
                 frame_time=shot.wall_time,
                 evidence_jpeg=encode_jpeg(blur_others(shot.crop, shot.others)),
+                seen_from_s=track.first_seen_s,
+                seen_to_s=now_s,
             )
             self.counters.alerts += 1
             self.on_alert(event)

@@ -66,6 +66,7 @@ class AlertRecord:
     threshold: float
     quality: float
     evidence_jpeg: bytes | None
+    seen: tuple[datetime, datetime] | None = None  # when the matched track was seen (footage time for files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class RunRecorder:
                 threshold=a.threshold,
                 quality=a.quality,
                 evidence_jpeg=a.evidence_jpeg,
+                seen=a.seen,
             )
             # Same transaction: an alert is never raised without its notifications (the durable outbox).
             if self.webhook_urls:

@@ -279,6 +279,7 @@ def run_counters(stats: SourceStats, c: WatchCounters) -> runs.RunCounters:
 
 
 def alert_record(run_id: str, event: AlertEvent, frame_time: datetime) -> AlertRecord:
+    """``frame_time``: when the evidence shot was taken (footage time for files, the clock for live sources)."""
     return AlertRecord(
         run_id=run_id,
         person_id=event.person_id,
@@ -289,6 +290,7 @@ def alert_record(run_id: str, event: AlertEvent, frame_time: datetime) -> AlertR
         threshold=event.threshold,
         quality=event.quality,
         evidence_jpeg=event.evidence_jpeg,
+        seen=(event.at(event.seen_from_s, frame_time), event.at(event.seen_to_s, frame_time)),
     )
 
 

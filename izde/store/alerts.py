@@ -45,6 +45,7 @@ def add_alert(
     threshold: float,
     quality: float,
     evidence_jpeg: bytes | None,
+    seen: tuple[datetime, datetime] | None = None,
 ) -> Alert:
     """A pending alert on the run's camera; the evidence JPEG is staged and put in place on commit."""
     run = session.get(WatchRun, run_id)
@@ -65,6 +66,8 @@ def add_alert(
         created_at=utcnow(),
         frame_time=frame_time,
         position_s=position_s,
+        seen_from=seen[0] if seen else None,
+        seen_to=seen[1] if seen else None,
         distance=distance,
         threshold=threshold,
         quality=quality,

@@ -163,6 +163,9 @@ class Alert(Owned, Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     frame_time: Mapped[datetime] = mapped_column(UtcDateTime())
     position_s: Mapped[float] = mapped_column(Float)
+    # When the matched track was seen: its first frame and the frame it matched in (None for older alerts).
+    seen_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    seen_to: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     distance: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
     quality: Mapped[float] = mapped_column(Float)

@@ -97,6 +97,8 @@ def test_search_killed_mid_way_resumes_without_doubling_and_reports(
     for s, start in zip(sightings, (STAGE_1, STAGE_2), strict=True):
         assert start <= datetime.fromisoformat(s["start"]) <= datetime.fromisoformat(s["end"])
         assert datetime.fromisoformat(s["end"]) <= start + timedelta(seconds=10)
+        # From the matched track's first frame to the frame it matched in: an interval, not one moment.
+        assert datetime.fromisoformat(s["end"]) > datetime.fromisoformat(s["start"])
         assert s["best_distance"] < s["threshold"] and s["alerts"] >= 1
     # Finished chunks were not redone, nothing the first pass stored is lost, and nothing is stored twice.
     assert runs_of_done <= set(rows(dep.home, "SELECT id, run_id FROM archive_chunks"))
