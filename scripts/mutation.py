@@ -79,7 +79,7 @@ TARGETS = [
         ("-k", "threshold"),
     ),
     Target("izde/pipeline/watcher.py", ("tests/pipeline/test_watcher.py",), share=0.5),
-    Target("izde/pipeline/tracks.py", ("tests/pipeline/test_watcher.py",), share=0.4),
+    Target("izde/pipeline/tracks.py", ("tests/pipeline/test_tracks.py", "tests/pipeline/test_watcher.py"), share=0.4),
 ]
 
 

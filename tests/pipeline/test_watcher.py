@@ -153,3 +153,16 @@ def test_a_folder_of_unrelated_images_keeps_no_track(stack: CachedAnalysis, fram
     for f in frames[:10]:
         w.process(f)
         assert w._tracks == {}
+
+
+def test_a_repeated_frame_is_embedded_only_for_the_best_shots(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    # A stalled camera, or an encoder that repeats frames: the same face, with the same quality, frame after
+    # frame. The track fills its best shots once; shots no better than those are not embedded again.
+    still = frames[0]
+    assert stack.analyse(still.image)[1] == 1  # one face, good enough to embed
+    g = gallery(stack, "obama.jpg", "biden.jpg")
+    settings = PipelineSettings()
+    w, alerts = watch(stack, g, (replace(still, position_s=i * 0.2) for i in range(4 * settings.best_shots)))
+    assert alerts == []
+    assert w.counters.tracks_seen == 1 and w.counters.faces_seen == 4 * settings.best_shots
+    assert w.counters.embeds == settings.best_shots < settings.max_embeds_per_track
