@@ -13,7 +13,7 @@ import numpy as np
 from izde.vision.types import F32, I32, Image
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # a shot is one observation: two are the same only if they are one object
 class Shot:
     quality: float
     chip: Image  # aligned 150x150 chip, the descriptor's input

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from izde.errors import Conflict
-from izde.governance.admins import Account, LastAdministrator, check_change
+from izde.governance.admins import Account, LastAdministrator, SeparationOfDuties, check_change, privileged
 from izde.governance.roles import PermissionDenied, Role
 
 ADMIN = frozenset({Role.ADMIN})
@@ -57,3 +57,38 @@ def test_enabling_or_promoting_is_never_refused() -> None:
 def test_an_inactive_admin_counts_for_nothing() -> None:
     # Demoting a disabled administrator does not change who can administer the deployment.
     check_change(ALICE.user_id, BOB.disabled(), BOB.disabled().with_roles(frozenset({Role.AUDITOR})), active_admins=1)
+
+
+@pytest.mark.parametrize("extra", [Role.CURATOR, Role.APPROVER, Role.OPERATOR])
+def test_no_change_joins_administration_with_a_data_role(extra: Role) -> None:
+    # Made by another administrator, to an account that is already an admin or one that becomes one.
+    for before in (BOB, CAROL):
+        with pytest.raises(SeparationOfDuties, match="an administrator cannot also be"):
+            check_change(ALICE.user_id, before, before.with_roles(ADMIN | {extra}), active_admins=2)
+
+
+RESET = "password of another user reset by an administrator"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "password_reset", "reason"),
+    [
+        (None, ALICE, False, "administrator role granted"),  # a new administrator
+        (CAROL, CAROL.with_roles(ADMIN), False, "administrator role granted"),  # made one
+        (BOB.with_roles(frozenset({Role.AUDITOR})), BOB, False, "administrator role granted"),  # made one again
+        (None, CAROL, False, None),  # a new user without the role
+        (BOB, BOB.with_roles(ADMIN), False, None),  # an administrator already: other roles change
+        (BOB, BOB.disabled(), False, None),
+        (CAROL, CAROL.with_roles(frozenset({Role.OPERATOR, Role.AUDITOR})), False, None),
+        (CAROL, CAROL, True, RESET),  # another user's password: the admin could now log in as them
+        (ALICE, ALICE, True, None),  # one's own password
+        (None, CAROL.with_roles(ADMIN), True, "administrator role granted"),
+    ],
+)
+def test_privileged_changes_are_named_for_the_auditors(
+    before: Account | None, after: Account, password_reset: bool, reason: str | None
+) -> None:
+    if password_reset:
+        assert privileged(ALICE.user_id, before, after, password_reset=True) == reason
+    else:  # as a new user is added: no password reset unless said
+        assert privileged(ALICE.user_id, before, after) == reason

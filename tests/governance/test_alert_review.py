@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+import izde.service.alerts as alerts_service
+from izde.governance.review import next_state
 from tests.cli.helpers import Deployment, json_lines
 from tests.conftest import HAMILTON, require_data
 from tests.governance.support import folder, rows, watch_alerts
@@ -69,3 +73,19 @@ def test_two_person_review(deployment: Deployment, tmp_path: Path) -> None:
         "confirmed_true",
         "rejected",
     ]
+
+
+def test_a_second_review_racing_past_the_lock_is_refused_by_the_database(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dep = deployment
+    auth = dep.authorise([dep.enrol("Obama", require_data(HAMILTON / "obama.jpg"))], ["door"])
+    alert = str(watch_alerts(dep, folder(tmp_path, "probe", "obama2.jpg"), "door", auth)[0]["id"])
+    assert dep.run("op-a", "alerts", "confirm", alert).exit_code == 0
+    # As if op-a's second request had read the reviews before the first committed: the rule sees none of them,
+    # and the unique key of a review (alert, person, stage) is what refuses it.
+    monkeypatch.setattr(alerts_service, "next_state", lambda state, _, user, d: next_state(state, [], user, d))
+    again = dep.run("op-a", "alerts", "confirm", alert)
+    assert again.exit_code == 2 and "you already reviewed this alert" in again.stderr, again.stderr
+    assert alert_status(dep, alert) == "pending"
+    assert rows(dep.home, "select decision from alert_reviews where alert_id = ?", alert) == [("confirm",)]

@@ -237,6 +237,19 @@ def test_truncated_newest_entries_are_found_with_the_head(service: Izde) -> None
     assert f"entries {N - 1}..{N}" in r.problems[0].message
 
 
+def test_entries_after_a_truncation_continue_after_the_head(service: Izde) -> None:
+    # Ordinary work after the newest entries were deleted must not close the gap: the next entry follows the
+    # recorded head, so the chain itself shows the deletion, with or without the head.
+    append(service)
+    sql(service, f"DELETE FROM audit_log WHERE seq > {N - 2}")
+    append(service, 1)
+    with service.db.session(readonly=True) as s:
+        assert [e.seq for e in entries(s)][-2:] == [N - 2, N + 1]
+    r = check(service)
+    assert kinds(r) == [(N - 1, "deleted")] and f"entries {N - 1}..{N} are missing" in r.problems[0].message
+    assert not service.verify_audit(head=True).ok
+
+
 def test_forged_or_missing_head_is_reported(service: Izde) -> None:
     append(service, 2)
     path = audit_head.head_path(service.settings)
@@ -408,3 +421,19 @@ def test_a_malformed_or_forged_head_is_refused(tmp_path: object, content: str, w
     with pytest.raises(ValueError, match=words):
         audit_head.read(path, b"k" * 32)
     assert audit_head.read(path.with_name("absent"), b"k" * 32) is None
+
+
+def test_the_head_file_never_moves_back_or_sideways(tmp_path: object) -> None:
+    # A chain that restarted (its rows wiped) reaches the recorded position again with other entries: the head
+    # keeps the entry it recorded there, so verification still sees the two differ.
+    from pathlib import Path
+
+    path, key = Path(str(tmp_path)) / "secrets" / "audit.head", b"k" * 32
+    audit_head.store(path, key, 5, "5" * 64, "4" * 64)
+    audit_head.store(path, key, 4, "a" * 64, "3" * 64)  # behind it
+    assert audit_head.read(path, key) == audit_head.Head(5, "5" * 64)
+    audit_head.store(path, key, 5, "b" * 64, "a" * 64)  # at the same position, another entry
+    assert audit_head.read(path, key) == audit_head.Head(5, "5" * 64)
+    audit_head.store(path, key, 6, "6" * 64, "5" * 64)
+    assert audit_head.read(path, key) == audit_head.Head(6, "6" * 64)
+    assert path.stat().st_mode & 0o777 == 0o600

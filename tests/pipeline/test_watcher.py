@@ -16,7 +16,7 @@ import pytest
 from izde.config import MatchSettings, PipelineSettings, Settings
 from izde.eval.bench_pipeline import build_gallery
 from izde.pipeline.sources import FileSource, parse_source
-from izde.pipeline.watcher import AlertEvent, Watcher
+from izde.pipeline.watcher import AlertEvent, WatchCounters, Watcher
 from izde.service.watching import match_index
 from izde.vision.stack import VisionStack, build_stack
 from izde.vision.types import Frame
@@ -172,3 +172,49 @@ def test_a_folder_of_unrelated_images_keeps_no_track(stack: CachedAnalysis, fram
     for f in frames[:10]:
         w.process(f)
         assert w._tracks == {}
+
+
+def test_a_repeated_frame_is_embedded_only_for_the_best_shots(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    # A stalled camera, or an encoder that repeats frames: the same face, with the same quality, frame after
+    # frame. The track fills its best shots once; shots no better than those are not embedded again.
+    still = frames[0]
+    assert stack.analyse(still.image)[1] == 1  # one face, good enough to embed
+    g = gallery(stack, "obama.jpg", "biden.jpg")
+    settings = PipelineSettings()
+    w, alerts = watch(stack, g, (replace(still, position_s=i * 0.2) for i in range(4 * settings.best_shots)))
+    assert alerts == []
+    assert w.counters.tracks_seen == 1 and w.counters.faces_seen == 4 * settings.best_shots
+    assert w.counters.embeds == settings.best_shots < settings.max_embeds_per_track
+    # The source ends with the track still open: it is forgotten with everything it held.
+    assert len(w._tracks) == 1
+    w.close()
+    assert w._tracks == {}
+
+
+def test_a_track_is_embedded_at_most_max_embeds_times(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    still = frames[0]  # each repeat is a shot as good as the kept ones, offered while the track has room
+    for cap in (1, 2):
+        w, _ = watch(
+            stack,
+            gallery(stack, "obama.jpg"),
+            (replace(still, position_s=i * 0.2) for i in range(6)),
+            best_shots=3,
+            max_embeds_per_track=cap,
+        )
+        assert (w.counters.tracks_seen, w.counters.embeds) == (1, cap)
+
+
+def test_min_quality_is_the_lowest_quality_embedded(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    faces, found = stack.analyse(frames[0].image)
+    assert found == 1 and faces.quality is not None
+    q = float(faces.quality[0])
+    g = gallery(stack, "obama.jpg")
+    at, _ = watch(stack, g, iter(frames[:1]), min_quality=q)
+    above, _ = watch(stack, g, iter(frames[:1]), min_quality=float(np.nextafter(q, 1.0)))
+    assert (at.counters.embeds, above.counters.embeds) == (1, 0)
+    assert at.counters.faces_seen == above.counters.faces_seen == 1
+
+
+def test_the_detected_fraction_of_nothing_is_nothing() -> None:
+    assert WatchCounters().detected_fraction == 0.0
+    assert WatchCounters(pixels_detected=25, pixels_analysed=100).detected_fraction == 0.25
