@@ -48,6 +48,7 @@ RPC_RECHECK = "izde.rpc.recheck"
 RPC_GALLERY = "izde.rpc.gallery"
 SERVERS_QUEUE = "servers"
 DUPLICATE_WINDOW_S = 300.0
+DRAIN_TIMEOUT_S = 5
 JOB_KINDS = ("session",)  # a search chunk is a session over a file segment, so one kind serves both
 MAX_PAYLOAD_HINT = "raise max_payload in the NATS server's configuration (see docs/fleet.md)"
 
@@ -141,6 +142,9 @@ async def connect(
             allow_reconnect=True,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
+            # Closing drains subscriptions and pending publishes; bounded, so that a shutdown is too. Nothing that
+            # matters waits in the client: alerts are published and acked before a worker goes on.
+            drain_timeout=DRAIN_TIMEOUT_S,
             error_cb=error_cb,
             reconnected_cb=reconnected_cb,
             disconnected_cb=disconnected_cb,
