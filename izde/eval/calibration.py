@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,11 +33,18 @@ import numpy.typing as npt
 from izde.errors import InvalidInput
 from izde.vision.types import F32
 
+if TYPE_CHECKING:  # a type only: 'izde threshold show' need not import the matching code
+    from izde.watchlist.fusion import Fusion
+
+F64 = npt.NDArray[np.float64]
+Rows = npt.NDArray[np.intp]
 FORMAT = "izde-calibration/1"
 BIN_WIDTH = 0.005
 BIN_END = 1.0  # distances beyond this are counted in "above"; no threshold in use comes near it
 FACES = 10_000
 DEFAULT_RESOURCE = "lfw_devtrain_dlib.json"
+# The shipped calibration of each score izde can match with (``vision.descriptors``).
+RESOURCES = {("dlib",): DEFAULT_RESOURCE, ("dlib", "faceres"): "lfw_devtrain_fused.json"}
 
 
 def _hist(d: npt.NDArray[np.float64]) -> tuple[list[int], int]:
@@ -46,18 +53,62 @@ def _hist(d: npt.NDArray[np.float64]) -> tuple[list[int], int]:
     return [int(c) for c in counts], int(np.count_nonzero(d >= BIN_END))
 
 
-def pair_histograms(descriptors: F32, identity: npt.NDArray[np.int64], block: int = 1024) -> dict[str, Any]:
-    """Histograms of all impostor and genuine distances among ``descriptors`` (one row per photo)."""
-    x = np.asarray(descriptors, np.float64)
-    sq = np.einsum("ij,ij->i", x, x)
+def euclidean(a: F32, b: F32) -> F64:
+    """(len(a), len(b)) Euclidean distances between the rows of ``a`` and of ``b``."""
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    sq = np.einsum("ij,ij->i", x, x)[:, None] + np.einsum("ij,ij->i", y, y)[None, :] - 2.0 * x @ y.T
+    return np.asarray(np.sqrt(np.clip(sq, 0.0, None)), np.float64)
+
+
+@dataclass(frozen=True)
+class Score:
+    """The score photos are compared by: one network's Euclidean distance, or several networks' distances
+    fused (:class:`izde.watchlist.fusion.Fusion`) and expressed in dlib's units, as izde matches with them.
+
+    ``descriptors`` holds one (n, D) array per network, row i of each being photo i.
+    """
+
+    descriptors: dict[str, F32]
+    fusion: Fusion | None = None
+
+    def __post_init__(self) -> None:
+        if len({len(v) for v in self.descriptors.values()}) != 1:
+            raise ValueError("every network needs one descriptor per photo")
+        if self.fusion is None and len(self.descriptors) != 1:
+            raise ValueError("several networks' distances need a fusion to be one score")
+
+    @staticmethod
+    def single(descriptors: F32, network: str = "dlib") -> Score:
+        return Score({network: np.asarray(descriptors, np.float32)})
+
+    def __len__(self) -> int:
+        return len(next(iter(self.descriptors.values())))
+
+    def distances(self, rows: Rows, cols: Rows) -> F64:
+        """(len(rows), len(cols)) distances between photos ``rows`` and photos ``cols``."""
+        per = {k: euclidean(v[rows], v[cols]) for k, v in self.descriptors.items()}
+        if self.fusion is None:
+            return next(iter(per.values()))
+        return self.fusion.in_units(self.fusion.fuse(per))
+
+
+def _as_score(descriptors: F32 | Score) -> Score:
+    return descriptors if isinstance(descriptors, Score) else Score.single(descriptors)
+
+
+def pair_histograms(descriptors: F32 | Score, identity: npt.NDArray[np.int64], block: int = 1024) -> dict[str, Any]:
+    """Histograms of all impostor and genuine distances among the photos (one descriptor row per photo, or a
+    :class:`Score` over several networks)."""
+    score = _as_score(descriptors)
+    n = len(score)
+    every = np.arange(n)
     n_bins = round(BIN_END / BIN_WIDTH)
     imp, gen = np.zeros(n_bins, np.int64), np.zeros(n_bins, np.int64)
     imp_above = gen_above = 0
-    for start in range(0, len(x), block):
-        rows = slice(start, min(start + block, len(x)))
-        d = np.sqrt(np.clip(sq[rows, None] + sq[None, :] - 2.0 * x[rows] @ x.T, 0.0, None))
-        i_idx = np.arange(rows.start, rows.stop)[:, None]
-        upper = np.arange(len(x))[None, :] > i_idx  # each unordered pair once
+    for start in range(0, n, block):
+        rows = np.arange(start, min(start + block, n))
+        d = score.distances(rows, every)
+        upper = every[None, :] > rows[:, None]  # each unordered pair once
         same = identity[rows, None] == identity[None, :]
         for mask, acc in ((upper & ~same, imp), (upper & same, gen)):
             counts, above = _hist(d[mask])
@@ -82,13 +133,12 @@ MIX_THRESHOLDS = tuple(round(0.2 + 0.01 * i, 2) for i in range(61))  # 0.20 .. 0
 MIX_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 1.0)
 
 
-def probe_rates(probes: F32, templates: F32, same: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """(n_probes, len(MIX_THRESHOLDS)): each probe's share of templates within each threshold.
+def probe_rates(score: Score, probes: Rows, templates: Rows, same: npt.NDArray[np.bool_]) -> F64:
+    """(len(probes), len(MIX_THRESHOLDS)): each probe photo's share of template photos within each threshold.
 
     ``same[i, j]`` marks template j as probe i's own identity (left out).
     """
-    p, t = np.asarray(probes, np.float64), np.asarray(templates, np.float64)
-    d = np.sqrt(np.clip((p * p).sum(1)[:, None] + (t * t).sum(1)[None, :] - 2.0 * p @ t.T, 0.0, None))
+    d = score.distances(probes, templates)
     d[same] = np.inf
     n = (~same).sum(axis=1).clip(min=1)
     d.sort(axis=1)
@@ -111,7 +161,7 @@ def mixture(rates: npt.NDArray[np.float64]) -> dict[str, Any]:
 
 
 def build(
-    descriptors: F32,
+    descriptors: F32 | Score,
     identity: npt.NDArray[np.int64],
     nonmated_by_gallery: dict[int, npt.NDArray[np.float64]],
     source: dict[str, Any],
@@ -149,9 +199,16 @@ def score_mismatch(cal: Calibration, descriptors: Sequence[str]) -> str | None:
     )
 
 
-def load(path: Path | None = None, home: Path | None = None) -> tuple[Calibration, str]:
-    """The calibration at ``path``, else the user's (``HOME/calibration.json``), else the one shipped with izde;
-    and where it came from."""
+def built_in(descriptors: Sequence[str] = ("dlib",)) -> str:
+    """The shipped calibration of the score ``descriptors`` match by (dlib's when none measured it)."""
+    return RESOURCES.get(tuple(descriptors), DEFAULT_RESOURCE)
+
+
+def load(
+    path: Path | None = None, home: Path | None = None, descriptors: Sequence[str] = ("dlib",)
+) -> tuple[Calibration, str]:
+    """The calibration at ``path``, else the user's (``HOME/calibration.json``), else the one shipped with izde
+    for the score ``descriptors`` match by; and where it came from."""
     if path is not None:
         if not path.is_file():
             raise InvalidInput(f"calibration file {path} does not exist", "write one with 'izde eval calibrate'")
@@ -159,8 +216,9 @@ def load(path: Path | None = None, home: Path | None = None) -> tuple[Calibratio
     if home is not None and user_path(home).is_file():
         p = user_path(home)
         return Calibration.from_json(p.read_text(encoding="utf-8"), str(p)), str(p)
-    text = resources.files("izde.eval").joinpath("data", DEFAULT_RESOURCE).read_text(encoding="utf-8")
-    return Calibration.from_json(text, "built-in"), f"built-in ({DEFAULT_RESOURCE})"
+    name = built_in(descriptors)
+    text = resources.files("izde.eval").joinpath("data", name).read_text(encoding="utf-8")
+    return Calibration.from_json(text, "built-in"), f"built-in ({name})"
 
 
 def _cdf(h: dict[str, Any]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

@@ -107,6 +107,12 @@ def split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple
     return person_distances(mated, templates, owner, n), person_distances(nonmated, templates, owner, n)
 
 
+def nonmated_nearest(split: identification.Split, sets: dict[str, dict[Path, F32]], fusion: Fusion) -> F64:
+    """The closest person's fused distance, in dlib's units, of each non-mated search of ``split``."""
+    nd = {k: split_distances(split, desc)[1] for k, desc in sets.items()}
+    return fusion.in_units(metrics.nonmated_scores(fusion.fuse(nd)))
+
+
 def _identification(mated_d: F64, nonmated_d: F64, mates: np.ndarray) -> dict[str, Any]:
     m = metrics.mated_scores(mated_d, mates)
     n = metrics.nonmated_scores(nonmated_d)

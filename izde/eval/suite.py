@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from izde.config import MatchSettings, VisionSettings
 from izde.eval import calibration, identification, plots, robustness, strategies
@@ -124,28 +125,63 @@ def robustness_slices(
     return out
 
 
+def calibration_score(ctx: Context, paths: list[Path]) -> tuple[calibration.Score, Embeddings]:
+    """Every photo compared by the score izde matches with (``vision.descriptors``): dlib's distance, or the
+    fused one (by the shipped normalisers, in dlib's units); and dlib's embeddings (the faces found)."""
+    emb = ctx.embed(paths, "embedding every photo")
+    if not ctx.vision.fused:
+        return calibration.Score.single(emb.descriptors), emb
+    from izde.eval.fusion import DLIB, FACERES, faceres_descriptors
+    from izde.watchlist.fusion import load_fusion
+
+    faceres = faceres_descriptors(paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"), workers=ctx.workers)
+    return calibration.Score({DLIB: emb.descriptors, FACERES: faceres}, load_fusion()), emb
+
+
+def nonmated_nearest(
+    ctx: Context, score: calibration.Score, paths: list[Path], gallery_sizes: tuple[int, ...]
+) -> dict[int, npt.NDArray[np.float64]]:
+    """Per gallery size, the closest person's distance of each non-mated 1:N search (one photo enrolled)."""
+    if score.fusion is None:
+        scores, _ = identification_scores(ctx, gallery_sizes)
+        return {g: s.nonmated for g, s in scores.items()}
+    from izde.eval import fusion
+
+    ids = load_identities(ctx.data)
+    sets = {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
+    return {
+        g: fusion.nonmated_nearest(identification.make_split(ids, g), sets, score.fusion) for g in sorted(gallery_sizes)
+    }
+
+
 def calibrate(ctx: Context, gallery_sizes: tuple[int, ...] = DEFAULT_GALLERY_SIZES) -> dict[str, Any]:
     ids = load_identities(ctx.data)
     paths = ids.all_images()
-    emb = ctx.embed(paths, "embedding every photo")
     identity = np.concatenate([np.full(len(ps), i, np.int64) for i, ps in enumerate(ids.photos)])
-    scores, _ = identification_scores(ctx, gallery_sizes)
+    score, emb = calibration_score(ctx, paths)
     # Per-probe rates: every photo of a one-photo identity against the first photo of every other identity.
     rows = {p: i for i, p in enumerate(paths)}
     firsts = np.array([rows[ps[0]] for ps in ids.photos])
     singles = np.array([rows[ps[0]] for ps in ids.photos if len(ps) == 1])
     same = identity[singles][:, None] == identity[firsts][None, :]
-    rates = calibration.probe_rates(emb.descriptors[singles], emb.descriptors[firsts], same)
+    rates = calibration.probe_rates(score, singles, firsts, same)
     source = {
         "dataset": ctx.data.name,
         "identities": len(ids),
         "images": len(paths),
         "embedder": embedder_name(ctx.vision),
+        "descriptors": list(score.descriptors),
         "face_found_by": emb.misses(),
         "note": "per-comparison histograms over every pair of photos; nonmated_nearest from 1:N searches with "
         "one enrolled photo per person",
     }
-    return calibration.build(emb.descriptors, identity, {g: s.nonmated for g, s in scores.items()}, source, rates)
+    if score.fusion is not None:
+        from izde.watchlist.fusion import CALIBRATION
+
+        source["fusion"] = CALIBRATION.name
+        source["units"] = "fused distance in dlib's units (izde.watchlist.fusion.Fusion.in_units)"
+    nonmated = nonmated_nearest(ctx, score, paths, gallery_sizes)
+    return calibration.build(score, identity, nonmated, source, rates)
 
 
 def calibration_check(

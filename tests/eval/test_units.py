@@ -13,6 +13,7 @@ from izde.eval import calibration
 from izde.eval.datasets import load_identities, read_group_labels, read_pairs
 from izde.eval.embed import Variant, degrade
 from izde.watchlist.faiss_index import FaissGallery, build_index
+from izde.watchlist.fusion import FusedGallery, Fusion, Normaliser, Space
 from izde.watchlist.index import Gallery
 
 
@@ -72,9 +73,61 @@ def test_calibration_arithmetic(tmp_path: Path) -> None:
         calibration.Calibration.from_json(json.dumps({"format": "other"}), "x")
 
 
+def _fused_photos(people: int, per: int) -> tuple[calibration.Score, np.ndarray]:
+    """Synthetic photos in two networks: dlib-like 128-d and FaceRes-like unit 64-d, ``per`` photos a person."""
+    rng = np.random.default_rng(2)
+    identity = np.repeat(np.arange(people), per)
+    dlib = np.repeat(0.4 * rng.standard_normal((people, 128)), per, 0) + 0.05 * rng.standard_normal((people * per, 128))
+    faceres = np.repeat(rng.standard_normal((people, 64)), per, 0) + 0.3 * rng.standard_normal((people * per, 64))
+    faceres /= np.linalg.norm(faceres, axis=1, keepdims=True)
+    fusion = Fusion(
+        {"dlib": Normaliser(0.8, 0.09, 0.4), "faceres": Normaliser(1.2, 0.08, 0.8)}, {"dlib": 1.0, "faceres": 1.0}
+    )
+    desc = {"dlib": dlib.astype(np.float32), "faceres": faceres.astype(np.float32)}
+    return calibration.Score(desc, fusion), identity
+
+
+def test_fused_calibration_distances_are_the_fused_gallerys() -> None:
+    score, identity = _fused_photos(30, 3)
+    assert score.fusion is not None
+    # Each photo enrolled as a person of its own: the gallery's fused distances, in dlib's units, are the score's.
+    n = len(score)
+    owner = np.arange(n, dtype=np.int32)
+    spaces = tuple(Space(k, v, owner, unit=k == "faceres") for k, v in score.descriptors.items())
+    ids = tuple(f"p{i}" for i in range(n))
+    gallery = FusedGallery(ids, ids, spaces, score.fusion)
+    expected = score.fusion.in_units(gallery.person_distances(score.descriptors))
+    every = np.arange(n)
+    assert np.allclose(score.distances(every, every), expected, atol=1e-5)
+    # The histograms count those distances: every pair once, genuine and impostor apart.
+    h = calibration.pair_histograms(score, identity, block=7)
+    upper = every[None, :] > every[:, None]
+    same = identity[:, None] == identity[None, :]
+    for kind, mask in (("impostor", upper & ~same), ("genuine", upper & same)):
+        counts, above = calibration._hist(expected[mask])
+        assert h[kind] == {"counts": counts, "above": above}
+    assert sum(h["genuine"]["counts"]) + h["genuine"]["above"] == 30 * 3
+    # Per-probe rates: the share of other people's photos within each threshold, by the same distances.
+    probes, templates = np.arange(0, n, 3), np.arange(1, n, 3)
+    own = identity[probes][:, None] == identity[templates][None, :]
+    rates = calibration.probe_rates(score, probes, templates, own)
+    k = calibration.MIX_THRESHOLDS.index(0.5)
+    within = (expected[np.ix_(probes, templates)] <= 0.5) & ~own
+    assert np.allclose(rates[:, k], within.sum(1) / 29)
+
+
+def test_one_networks_score_is_its_euclidean_distance() -> None:
+    x = np.random.default_rng(3).standard_normal((20, 128)).astype(np.float32)
+    every = np.arange(20)
+    d = calibration.Score.single(x).distances(every, every)
+    assert np.allclose(d, np.linalg.norm(x[:, None] - x[None], axis=2), atol=1e-5)
+    with pytest.raises(ValueError, match="fusion"):
+        calibration.Score({"dlib": x, "faceres": x})
+
+
 def test_built_in_calibration_is_small_and_sane(tmp_path: Path) -> None:
     c, source = calibration.load(home=tmp_path)
-    assert source.startswith("built-in")
+    assert source == "built-in (lfw_devtrain_dlib.json)" and c.descriptors == ("dlib",)
     assert c.source["images"] > 9000
     # More people on the list, more false alerts; a lower threshold, fewer.
     assert c.false_alerts(0.53, 1000) > c.false_alerts(0.53, 100) > c.false_alerts(0.45, 100)
