@@ -38,7 +38,9 @@ def show(
         None, "--target-rate", help="Wanted false alerts per 10,000 faces: print the threshold that achieves it."
     ),
     calibration_file: Path | None = typer.Option(
-        None, "--calibration", help="Calibration JSON (default: HOME/calibration.json, else the built-in LFW one)."
+        None,
+        "--calibration",
+        help="Calibration JSON (default: HOME/calibration.json, else the built-in LFW one of the score matched by).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
@@ -47,7 +49,7 @@ def show(
 
     with user_errors():
         s = settings(ctx)
-        cal, source = calibration.load(calibration_file, s.home)
+        cal, source = calibration.load(calibration_file, s.home, s.vision.descriptors)
         in_force = size_now = None
         if (s.home / "izde.db").exists() or s.database_url:
             # The deployment's own numbers: the threshold in force (approved changes included) and how many

@@ -4,6 +4,7 @@ filled in from configuration and records. It supports the assessment; it does no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,12 +21,15 @@ DEFAULT_COMPLAINTS = (
 )
 
 
-def false_match_estimate(threshold: float, size: int, home: Path | None = None) -> float:
+def false_match_estimate(
+    threshold: float, size: int, home: Path | None = None, descriptors: Sequence[str] = ("dlib",)
+) -> float:
     """Share of passers-by (not on the list) expected to raise a false candidate alert, from the calibration
-    in force (the deployment's own 'izde eval calibrate' file, else the LFW one shipped with izde)."""
+    in force (the deployment's own 'izde eval calibrate' file, else the LFW one shipped with izde for the score
+    ``descriptors`` match by)."""
     from izde.eval import calibration
 
-    cal, _ = calibration.load(None, home)
+    cal, _ = calibration.load(None, home, descriptors)
     return round(cal.false_alerts(threshold, size) / calibration.FACES, 4) if size > 0 else 0.0
 
 
@@ -50,7 +54,7 @@ class FriaInputs:
 def build(i: FriaInputs) -> dict[str, Any]:
     s = i.settings
     size = sum(i.persons_by_category.values())
-    rate: float | None = false_match_estimate(i.threshold, size, s.home)
+    rate: float | None = false_match_estimate(i.threshold, size, s.home, s.vision.descriptors)
     tracks = sum(i.tracks_by_camera.values())
     a = i.authorisation
     if rate is None:

@@ -30,14 +30,31 @@ def test_threshold_show_json_with_built_in_calibration(descriptors: str, monkeyp
     r = runner.invoke(threshold_app, ["show", "--watchlist-size", "1000", "--target-rate", "10", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["calibration"].startswith("built-in")
-    # The shipped calibration measured dlib's score: with the fused score izde says its figures are not it.
-    assert ("warning" in out) == ("faceres" in descriptors)
+    # Each score has its shipped calibration: the one that measured the score izde matches by, so no warning.
+    fused = "faceres" in descriptors
+    assert out["calibration"] == f"built-in (lfw_devtrain_{'fused' if fused else 'dlib'}.json)"
+    # (dlib's file predates fusion: a file naming no descriptors measured dlib's score.)
+    assert out["calibration_source"].get("descriptors", ["dlib"]) == (["dlib", "faceres"] if fused else ["dlib"])
+    assert "warning" not in out
     (row,) = out["results"]
     default = load_settings().match.threshold
     assert row["threshold"] == default and row["watchlist_size"] == 1000
     assert row["false_alerts_per_10000_faces"] > 0
     assert row["target"]["threshold"] < default or row["false_alerts_per_10000_faces"] <= 10
+
+
+def test_threshold_show_warns_when_the_calibration_measured_another_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izde.eval import calibration
+
+    dlib_file = tmp_path / "dlib.json"
+    shipped = calibration.resources.files("izde.eval").joinpath("data", calibration.DEFAULT_RESOURCE)
+    dlib_file.write_text(shipped.read_text(encoding="utf-8"))
+    monkeypatch.setenv("IZDE_VISION__DESCRIPTORS", '["dlib", "faceres"]')
+    r = runner.invoke(threshold_app, ["show", "-n", "100", "--calibration", str(dlib_file), "--json"])
+    assert r.exit_code == 0, r.output
+    assert "dlib score" in json.loads(r.stdout.strip().splitlines()[-1])["warning"]
 
 
 def test_threshold_show_table_and_bad_calibration(tmp_path: Path) -> None:

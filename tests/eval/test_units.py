@@ -136,6 +136,17 @@ def test_built_in_calibration_is_small_and_sane(tmp_path: Path) -> None:
     assert c.false_alerts(t, 1000) == pytest.approx(1.0, rel=0.05)
 
 
+def test_built_in_fused_calibration_measured_the_fused_score(tmp_path: Path) -> None:
+    fused = ("dlib", "faceres")
+    c, source = calibration.load(home=tmp_path, descriptors=fused)
+    assert source == "built-in (lfw_devtrain_fused.json)"
+    assert c.descriptors == fused and calibration.score_mismatch(c, fused) is None
+    assert c.source["images"] > 9000
+    assert c.false_alerts(0.486, 1000) > c.false_alerts(0.486, 100) > c.false_alerts(0.45, 100)
+    # The calibration's measured 1:N FPIR at 0.486 agrees with the fused figures it was chosen by (~1.7% for 100).
+    assert 0.005 < c.measured_fpir(0.486)[100] < 0.04
+
+
 def test_faiss_gallery_matches_exact_gallery() -> None:
     rng = np.random.default_rng(1)
     templates = rng.standard_normal((500, 128)).astype(np.float32)
