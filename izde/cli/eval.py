@@ -180,7 +180,10 @@ def calibrate_cmd(
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Write the distance distributions from which 'izde threshold show' predicts false alerts."""
+    """Write the distance distributions from which 'izde threshold show' predicts false alerts.
+
+    Distances are those of the score vision.descriptors matches by: dlib's, or the fused one in dlib's units
+    (which needs the FaceRes network, 'izde models build')."""
     from izde.eval import calibration, suite
 
     with user_errors(), progress_factory() as bars:

@@ -46,10 +46,12 @@ def test_threshold_show_json_with_built_in_calibration(descriptors: str, monkeyp
 def test_threshold_show_warns_when_the_calibration_measured_another_score(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from importlib import resources
+
     from izde.eval import calibration
 
     dlib_file = tmp_path / "dlib.json"
-    shipped = calibration.resources.files("izde.eval").joinpath("data", calibration.DEFAULT_RESOURCE)
+    shipped = resources.files("izde.eval").joinpath("data", calibration.DEFAULT_RESOURCE)
     dlib_file.write_text(shipped.read_text(encoding="utf-8"))
     monkeypatch.setenv("IZDE_VISION__DESCRIPTORS", '["dlib", "faceres"]')
     r = runner.invoke(threshold_app, ["show", "-n", "100", "--calibration", str(dlib_file), "--json"])
