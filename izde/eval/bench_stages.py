@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -227,13 +227,7 @@ def stages(
             results["embedders"][name] = emb
             continue
         log(f"descriptor: {name}")
-        per_face, cpu_per_face = {}, {}
-        for b in batch_sizes:
-            batch = chips[np.arange(b) % len(chips)]
-            emb.embed(batch)  # warm-up
-            cpu = time.process_time()
-            per_face[str(b)] = _median_time(partial(emb.embed, batch), 3) / b
-            cpu_per_face[str(b)] = (time.process_time() - cpu) / 3 / b
+        per_face, cpu_per_face = _per_face(emb.embed, chips, batch_sizes)
         results["embedders"][name] = {
             "name": emb.name,
             "per_face_s_by_batch": per_face,
@@ -242,13 +236,7 @@ def stages(
     for e in extra:
         log(f"descriptor: {e.key} (fused with dlib's)")
         pool = np.stack(extra_pools[e.key])
-        per_face, cpu_per_face = {}, {}
-        for b in batch_sizes:
-            batch = pool[np.arange(b) % len(pool)]
-            e.embed_chips(batch)  # warm-up
-            cpu = time.process_time()
-            per_face[str(b)] = _median_time(partial(e.embed_chips, batch), 3) / b
-            cpu_per_face[str(b)] = (time.process_time() - cpu) / 3 / b
+        per_face, cpu_per_face = _per_face(e.embed_chips, pool, batch_sizes)
         results["fused_embedders"][e.key] = {
             "name": e.name,
             "chip_per_face_s": extra_cut_s[e.key] / len(pool),
@@ -320,3 +308,17 @@ def capacity(st: dict[str, Any], settings: Settings, cores: int | None = None) -
             "cameras": {"worst": cores / worst, "typical": cores / typical},
         }
     return out
+
+
+def _per_face(
+    embed: Callable[[Any], Any], pool: Any, batch_sizes: Sequence[int]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Wall and CPU seconds per face of ``embed`` on batches drawn from ``pool``, by batch size."""
+    per_face, cpu_per_face = {}, {}
+    for b in batch_sizes:
+        batch = pool[np.arange(b) % len(pool)]
+        embed(batch)  # warm-up
+        cpu = time.process_time()
+        per_face[str(b)] = _median_time(partial(embed, batch), 3) / b
+        cpu_per_face[str(b)] = (time.process_time() - cpu) / 3 / b
+    return per_face, cpu_per_face
