@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,44 @@ def load_calibration(path: Path = BUILTIN) -> tuple[Fusion, float]:
     from izde.watchlist.fusion import load_fusion
 
     return load_fusion(path), float(json.loads(path.read_text())["threshold"])
+
+
+@dataclass(frozen=True)
+class QualityWeights:
+    """Per-network fusion weights that depend on the face's size: each network's d' on the pairs whose
+    smaller face falls in the same band of eye distance (pixels). ``edges`` split the bands."""
+
+    edges: F64  # (bands - 1,)
+    weights: dict[str, F64]  # per network, (bands,)
+
+    def of(self, eye_px: npt.ArrayLike) -> dict[str, F64]:
+        """Each network's weight for faces with these eye distances."""
+        band = np.searchsorted(self.edges, np.asarray(eye_px, np.float64))
+        return {k: w[band] for k, w in self.weights.items()}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"eye_px_edges": self.edges.tolist(), "weights": {k: w.tolist() for k, w in self.weights.items()}}
+
+
+def fit_quality_weights(
+    pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], eye_px: dict[Path, float], bands: int = 3
+) -> QualityWeights:
+    """Bands of equal pair count by the smaller face's eye distance; in each, each network's d'."""
+    q = np.array([min(eye_px[p.a], eye_px[p.b]) for p in pairs])
+    same = np.array([p.same for p in pairs], bool)
+    edges = np.quantile(q, np.linspace(0, 1, bands + 1)[1:-1])
+    band = np.searchsorted(edges, q)
+    weights = {}
+    for name, desc in sets.items():
+        d = pair_distances(pairs, desc)
+        weights[name] = np.array(
+            [Normaliser.fit(d[same & (band == b)], d[~same & (band == b)]).dprime for b in range(bands)]
+        )
+    return QualityWeights(np.asarray(edges, np.float64), weights)
+
+
+def fuse_per_probe(fusion: Fusion, distances: dict[str, F64], weights: dict[str, F64]) -> F64:
+    """Like :meth:`Fusion.fuse` on (K, P) distances, but with one weight per probe (row) and network."""
+    total = np.sum([weights[k] for k in weights], axis=0)[:, None]
+    out = np.sum([weights[k][:, None] * fusion.normalisers[k](distances[k]) for k in weights], axis=0)
+    return np.asarray(out / total, np.float64)
