@@ -132,17 +132,23 @@ def strategies_cmd(
     data: Path | None = DataOpt,
     track_len: int = typer.Option(3, min=2, help="Photos fused into one simulated track."),
     max_enrol: int = typer.Option(5, min=2, help="Most photos enrolled per person."),
+    networks: bool = typer.Option(
+        False, "--networks", help="Each strategy with dlib, FaceRes and fused (needs FaceRes and the dataset's pairs)."
+    ),
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Enrol one photo vs all photos (closest or mean descriptor), single frame vs fused track."""
     from izde.eval import suite
-    from izde.eval.report import strategies_md
+    from izde.eval.report import strategies_by_network_md, strategies_md
 
     with user_errors(), progress_factory() as bars:
         c = _context(ctx, data, workers, None, bars)
-        result = suite.compare_strategies(c, track_len, max_enrol)
-    _emit(result, as_json, strategies_md)
+        if networks:
+            result = suite.compare_strategies_by_network(c, track_len, max_enrol)
+        else:
+            result = suite.compare_strategies(c, track_len, max_enrol)
+    _emit(result, as_json, strategies_by_network_md if networks else strategies_md)
 
 
 @app.command("robustness")

@@ -107,6 +107,23 @@ def compare_strategies(ctx: Context, track_len: int = 3, max_enrol: int = 5) -> 
     return strategies.compare(split, emb)
 
 
+def compare_strategies_by_network(ctx: Context, track_len: int = 3, max_enrol: int = 5) -> dict[str, Any]:
+    """The template strategies with dlib alone, FaceRes alone, fused by the shipped calibration, and fused with
+    weights that follow the probe's face size (fitted on the dataset's pairs)."""
+    from izde.eval import fusion
+    from izde.watchlist.fusion import load_fusion
+
+    split = strategies.make_split(load_identities(ctx.data), track_len, max_enrol)
+    pairs = read_pairs(ctx.data)
+    paths = list(dict.fromkeys([*split.paths(), *(p for pr in pairs for p in (pr.a, pr.b))]))
+    emb = ctx.embed(paths, "embedding strategy and pair photos")
+    faceres = fusion.faceres_descriptors(paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"))
+    score = calibration.Score({fusion.DLIB: emb.descriptors, fusion.FACERES: faceres}, load_fusion())
+    sets = {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
+    quality = fusion.fit_quality_weights(pairs, sets, dict(zip(paths, emb.eye_px.tolist(), strict=True)))
+    return strategies.compare_networks(split, paths, score, emb.eye_px, quality)
+
+
 def robustness_slices(
     ctx: Context,
     gallery_size: int = 1000,
@@ -235,6 +252,7 @@ def report(
 
         result["fusion"] = fusion.compare(ctx.data, gallery_sizes, ctx.workers, plots=out)
         result["fusion"]["ms_per_face"] = fusion.cost_per_face()
+        result["strategies_by_network"] = compare_strategies_by_network(ctx)
     (out / "report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     (out / "README.md").write_text(markdown(result), encoding="utf-8")
     return result

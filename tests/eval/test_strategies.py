@@ -8,12 +8,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from izde.config import VisionSettings
 from izde.eval import fusion, strategies
 from izde.eval.calibration import Score
 from izde.eval.datasets import Identities, Pair, load_identities, read_pairs
 from izde.eval.embed import Embeddings, embed_paths
+from izde.eval.report import markdown, strategies_by_network_md
 from izde.watchlist.fusion import Fusion, Normaliser, load_fusion
 from tests.conftest import LFW, require_data
 from tests.vision.faceres_helpers import require_faceres
@@ -104,6 +106,43 @@ def test_quality_weights_follow_each_network_s_separation_per_face_size() -> Non
     small_w, large_w = q.of([20.0])["a"][0], q.of([60.0])["a"][0]
     assert small_w < q.of([20.0])["b"][0] < large_w
     assert json.loads(json.dumps(q.as_json()))["weights"]["a"][1] == pytest.approx(large_w)
+
+
+def test_the_report_has_a_per_network_strategy_section(
+    synthetic: tuple[strategies.StrategySplit, list[Path], Score, np.ndarray],
+) -> None:
+    split, paths, score, _ = synthetic
+    s = strategies.compare_networks(split, paths, score)
+    lines = strategies_by_network_md(s)
+    assert lines[0] == "## Template strategies per network"
+    assert "| gallery | probe | dlib | faceres | fused | fused-dprime |" in lines
+    assert sum(line.startswith("| one |") for line in lines) == 2
+    doc: dict[str, Any] = {
+        "dataset": "synthetic",
+        "date": "2026-01-01",
+        "machine": "test",
+        "embedder": "dlib",
+        "threshold": 0.5,
+        "command": "izde eval report",
+        "strategies_by_network": s,
+    }
+    assert "## Template strategies per network" in markdown(doc)
+
+
+def test_strategies_cli_by_network(
+    synthetic: tuple[strategies.StrategySplit, list[Path], Score, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from izde.cli.eval import app
+    from izde.eval import suite
+
+    split, paths, score, _ = synthetic
+    result = strategies.compare_networks(split, paths, score)
+    monkeypatch.setattr(suite, "compare_strategies_by_network", lambda *_: result)
+    r = CliRunner().invoke(app, ["strategies", "--networks", "--data", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert list(json.loads(r.stdout.strip().splitlines()[-1])["networks"]) == list(result["networks"])
 
 
 @pytest.mark.slow
