@@ -172,3 +172,36 @@ def test_fusion_helps_the_one_photo_strategy_on_cached_lfw_descriptors() -> None
     for net, s in got["networks"].items():
         best = min(r["fnir_at_fpir"][0]["fnir"] for r in s["results"])
         assert best < one_frame(net)["fnir_at_fpir"][0]["fnir"], net
+
+
+def _lfw_subset(root: Path, out: Path, pairs: int = 100) -> Path:
+    """A dataset folder of symlinks: the people of the first ``pairs`` lines of each kind of LFW dev-train's
+    pairs file (and that file, cut), plus 40 people with 5 or more photos and 20 with 3 or 4. The evaluation
+    cache keys photos by their resolved path, so the cached descriptors serve it."""
+    lines = (root / "pairsDevTrain.txt").read_text(encoding="utf-8").splitlines()[1:]
+    same = [line for line in lines if len(line.split()) == 3][: pairs // 2]
+    diff = [line for line in lines if len(line.split()) == 4][: pairs // 2]
+    names = {f for line in same + diff for f in line.split() if not f.isdigit()}
+    ids = load_identities(root)
+    counts = {n: len(ps) for n, ps in zip(ids.names, ids.photos, strict=True)}
+    names |= set([n for n in ids.names if counts[n] >= 5][:40] + [n for n in ids.names if 3 <= counts[n] < 5][:20])
+    out.mkdir()
+    for n in names:
+        (out / n).symlink_to(root / n, target_is_directory=True)
+    (out / "pairsDevTrain.txt").write_text("\n".join([str(pairs // 2), *same, *diff]) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.slow
+def test_strategies_cli_by_network_on_an_lfw_subset(tmp_path: Path) -> None:
+    """The command 'izde eval report' runs for its per-network section, on a small LFW subset."""
+    from izde.cli.eval import app
+
+    require_faceres()
+    data = _lfw_subset(require_data(LFW), tmp_path / "lfw")
+    r = CliRunner().invoke(app, ["strategies", "--networks", "--data", str(data), "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert list(got["networks"]) == [DLIB, FACERES, fusion.FUSED, fusion.FUSED_DPRIME, strategies.FUSED_QUALITY]
+    assert got["gallery_size"] >= 40 and len(got["quality_weights"]["eye_px_edges"]) == 2
+    assert "## Template strategies per network" in "\n".join(strategies_by_network_md(got))
