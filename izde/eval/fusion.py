@@ -21,8 +21,18 @@ import numpy.typing as npt
 from izde.config import VisionSettings
 from izde.eval import identification, metrics
 from izde.eval.datasets import Pair, load_identities, read_pairs
-from izde.eval.embed import CLEAN, EmbeddingCache, _read, _Record, embed_paths, embedder_name
-from izde.vision.types import F32
+from izde.eval.embed import (
+    CLEAN,
+    EmbeddingCache,
+    Variant,
+    _read,
+    _Record,
+    degrade,
+    embed_paths,
+    embedder_name,
+    eye_distance,
+)
+from izde.vision.types import F32, Image
 from izde.watchlist.fusion import Fusion, Normaliser, person_distances
 
 Progress = Callable[[int, int], None]
@@ -37,27 +47,30 @@ def faceres_descriptors(
     store: EmbeddingCache | None = None,
     progress: Progress | None = None,
     workers: int = 1,
+    variant: str = CLEAN,
 ) -> F32:
-    """(n, 1024) FaceRes descriptors of ``paths``, cut at the landmarks of each photo's dlib record."""
+    """(n, 1024) FaceRes descriptors of ``paths``, cut at the landmarks of each photo's dlib record; for a
+    degraded ``variant`` (see :mod:`izde.eval.embed`), of the degraded image at the variant record's landmarks."""
     from izde.vision.faceres import NAME, PADDING, FaceresEmbedder
 
     vision = vision or VisionSettings()
     store = store or EmbeddingCache()
     unique = list(dict.fromkeys(Path(p) for p in paths))
-    embed_paths(unique, vision, workers=workers, store=store)  # the faces (landmarks), cached
-    dkeys = {p: store.key(p, embedder_name(vision), CLEAN) for p in unique}
-    fkeys = {p: store.key(p, f"{NAME}-p{PADDING}", CLEAN) for p in unique}
+    embed_paths(unique, vision, variant, workers=workers, store=store)  # the faces (landmarks), cached
+    dkeys = {p: store.key(p, embedder_name(vision), variant) for p in unique}
+    fkeys = {p: store.key(p, f"{NAME}-p{PADDING}", variant) for p in unique}
     found = store.get(list(fkeys.values()))
     todo = [p for p in unique if fkeys[p] not in found]
     if todo:
         faces = store.get([dkeys[p] for p in todo])
+        image = _image_of(variant, store, vision)
         embedder = FaceresEmbedder()
         done = len(unique) - len(todo)
         for start in range(0, len(todo), 32):
             chunk = todo[start : start + 32]
             recs = [faces[dkeys[p]] for p in chunk]
             chips = np.concatenate(
-                [embedder.chips(_read(str(p)), r.landmarks[None]) for p, r in zip(chunk, recs, strict=True)]
+                [embedder.chips(image(p), r.landmarks[None]) for p, r in zip(chunk, recs, strict=True)]
             )
             desc = embedder.embed_chips(chips)
             items = [
@@ -70,6 +83,20 @@ def faceres_descriptors(
             if progress:
                 progress(done, len(unique))
     return np.stack([found[fkeys[Path(p)]].descriptor for p in paths]).astype(np.float32)
+
+
+def _image_of(variant: str, store: EmbeddingCache, vision: VisionSettings) -> Callable[[Path], Image]:
+    """Reads a photo as the ``variant`` embedded it: degraded from the clean face's eye distance."""
+    if variant == CLEAN:
+        return lambda p: _read(str(p))
+    v = Variant.parse(variant)
+
+    def read(p: Path) -> Image:
+        clean = store.get([store.key(p, embedder_name(vision), CLEAN)])
+        (rec,) = clean.values()
+        return degrade(_read(str(p)), v, eye_distance(rec.landmarks))[0]
+
+    return read
 
 
 def descriptor_sets(
@@ -99,11 +126,15 @@ def fit(pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], weights: dict[s
     return Fusion(norms, weights or dict.fromkeys(sets, 1.0))
 
 
-def split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
+def split_distances(
+    split: identification.Split, desc: dict[Path, F32], probes: dict[Path, F32] | None = None
+) -> tuple[F64, F64]:
+    """Mated and non-mated probes' distances to every person; probes from ``probes`` (e.g. degraded) if given."""
+    probes = desc if probes is None else probes
     owner = np.concatenate([np.full(len(ps), i, np.int32) for i, ps in enumerate(split.enrol)])
     templates = np.stack([desc[p] for ps in split.enrol for p in ps])
-    mated = np.stack([desc[p] for p, _ in split.mated])
-    nonmated = np.stack([desc[p] for p in split.nonmated])
+    mated = np.stack([probes[p] for p, _ in split.mated])
+    nonmated = np.stack([probes[p] for p in split.nonmated])
     n = len(split.names)
     return person_distances(mated, templates, owner, n), person_distances(nonmated, templates, owner, n)
 

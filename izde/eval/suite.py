@@ -142,6 +142,21 @@ def robustness_slices(
     return out
 
 
+def robustness_by_network(
+    ctx: Context,
+    gallery_size: int = 1000,
+    nonmated: int = 1000,
+    slices: tuple[str, ...] = robustness.DEFAULT_SLICES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The robustness slices (same split and probes) with dlib, FaceRes and fused by the shipped calibration."""
+    from izde.watchlist.fusion import load_fusion
+
+    ids = load_identities(ctx.data)
+    split = robustness.probe_subset(identification.make_split(ids, gallery_size, seed=seed), nonmated)
+    return robustness.run_networks(split, load_fusion(), slices, ctx.vision, ctx.workers)
+
+
 def calibration_score(ctx: Context, paths: list[Path]) -> tuple[calibration.Score, Embeddings]:
     """Every photo compared by the score izde matches with (``vision.descriptors``): dlib's distance, or the
     fused one (by the shipped normalisers, in dlib's units); and dlib's embeddings (the faces found)."""
@@ -253,6 +268,7 @@ def report(
         result["fusion"] = fusion.compare(ctx.data, gallery_sizes, ctx.workers, plots=out)
         result["fusion"]["ms_per_face"] = fusion.cost_per_face()
         result["strategies_by_network"] = compare_strategies_by_network(ctx)
+        result["robustness_by_network"] = robustness_by_network(ctx, max(gallery_sizes))
     (out / "report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     (out / "README.md").write_text(markdown(result), encoding="utf-8")
     return result
