@@ -13,6 +13,10 @@ photos (at most ``max_enrol``, always leaving ``track_len`` for probing) and pro
 their next photos. Identities with ``track_len`` to ``min_enrolled - 1`` photos are never enrolled; their
 tracks are the non-mated searches. Every strategy sees exactly the same people, photos and tracks; the
 single-frame probe of a track is its first photo.
+
+:func:`compare_networks` measures every strategy with each network of a score (dlib, FaceRes) alone and
+fused: with the calibration's weights, with weights by each network's d', and with weights that follow the
+probe's face size (:class:`izde.eval.fusion.QualityWeights`).
 """
 
 from __future__ import annotations
@@ -215,8 +219,7 @@ def compare_networks(
     weights that follow each probe's face size."""
     rows = {p: i for i, p in enumerate(paths)}
     per: dict[str, Distances] = {
-        k: network_distances(split, lambda ps, v=v: v[[rows[p] for p in ps]], k in UNIT_NETWORKS)  # type: ignore[misc]
-        for k, v in score.descriptors.items()
+        k: network_distances(split, _lookup(rows, v), k in UNIT_NETWORKS) for k, v in score.descriptors.items()
     }
     out: dict[str, Any] = _split_json(split) | {"networks": {k: _rows(split, d, _same) for k, d in per.items()}}
     if score.fusion is None:
@@ -228,11 +231,16 @@ def compare_networks(
     by_dprime = Fusion(fu.normalisers, {k: fu.normalisers[k].dprime for k in fu.weights})
     out["networks"][FUSED_DPRIME] = _rows(split, {key: _fuse(by_dprime, per, key) for key in keys}, fu.in_units)
     if eye_px is not None and quality is not None:
-        px = probe_eye_px(split, lambda ps: eye_px[[rows[p] for p in ps]])
+        px = probe_eye_px(split, _lookup(rows, eye_px))
         weighted = {key: _fuse(fu, per, key, quality, px[key[1]]) for key in keys}
         out["networks"][FUSED_QUALITY] = _rows(split, weighted, fu.in_units)
         out["quality_weights"] = quality.as_json()
     return out
+
+
+def _lookup(rows: dict[Path, int], values: F32) -> Callable[[tuple[Path, ...]], F32]:
+    """The rows of ``values`` (one per photo, in ``rows``' order) of some photos."""
+    return lambda ps: values[[rows[p] for p in ps]]
 
 
 def _same(d: metrics.F64) -> metrics.F64:
