@@ -117,7 +117,9 @@ def compare_strategies_by_network(ctx: Context, track_len: int = 3, max_enrol: i
     pairs = read_pairs(ctx.data)
     paths = list(dict.fromkeys([*split.paths(), *(p for pr in pairs for p in (pr.a, pr.b))]))
     emb = ctx.embed(paths, "embedding strategy and pair photos")
-    faceres = fusion.faceres_descriptors(paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"))
+    faceres = fusion.faceres_descriptors(
+        paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"), workers=ctx.workers
+    )
     score = calibration.Score({fusion.DLIB: emb.descriptors, fusion.FACERES: faceres}, load_fusion())
     sets = {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
     quality = fusion.fit_quality_weights(pairs, sets, dict(zip(paths, emb.eye_px.tolist(), strict=True)))
