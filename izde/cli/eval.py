@@ -132,17 +132,23 @@ def strategies_cmd(
     data: Path | None = DataOpt,
     track_len: int = typer.Option(3, min=2, help="Photos fused into one simulated track."),
     max_enrol: int = typer.Option(5, min=2, help="Most photos enrolled per person."),
+    networks: bool = typer.Option(
+        False, "--networks", help="Each strategy with dlib, FaceRes and fused (needs FaceRes and the dataset's pairs)."
+    ),
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Enrol one photo vs all photos (closest or mean descriptor), single frame vs fused track."""
     from izde.eval import suite
-    from izde.eval.report import strategies_md
+    from izde.eval.report import strategies_by_network_md, strategies_md
 
     with user_errors(), progress_factory() as bars:
         c = _context(ctx, data, workers, None, bars)
-        result = suite.compare_strategies(c, track_len, max_enrol)
-    _emit(result, as_json, strategies_md)
+        if networks:
+            result = suite.compare_strategies_by_network(c, track_len, max_enrol)
+        else:
+            result = suite.compare_strategies(c, track_len, max_enrol)
+    _emit(result, as_json, strategies_by_network_md if networks else strategies_md)
 
 
 @app.command("robustness")
@@ -156,17 +162,24 @@ def robustness_cmd(
         "--slice",
         help="Probe variants: clean, eyesN, jpegQ or eyesN+jpegQ (default: clean, eyes40/30/20, jpeg30).",
     ),
+    networks: bool = typer.Option(
+        False, "--networks", help="Each slice with dlib, FaceRes and fused (needs FaceRes: 'izde models build')."
+    ),
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """FNIR at FPIR 1e-2 with small (downscaled) and JPEG-compressed probes."""
     from izde.eval import robustness, suite
-    from izde.eval.report import robustness_md
+    from izde.eval.report import robustness_by_network_md, robustness_md
 
+    chosen = tuple(slices or robustness.DEFAULT_SLICES)
     with user_errors(), progress_factory() as bars:
         c = _context(ctx, data, workers, None, bars)
-        result = suite.robustness_slices(c, gallery_size, nonmated, tuple(slices or robustness.DEFAULT_SLICES))
-    _emit(result, as_json, robustness_md)
+        if networks:
+            result = suite.robustness_by_network(c, gallery_size, nonmated, chosen)
+        else:
+            result = suite.robustness_slices(c, gallery_size, nonmated, chosen)
+    _emit(result, as_json, robustness_by_network_md if networks else robustness_md)
 
 
 @app.command("calibrate")

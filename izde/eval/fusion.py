@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,18 @@ import numpy.typing as npt
 from izde.config import VisionSettings
 from izde.eval import identification, metrics
 from izde.eval.datasets import Pair, load_identities, read_pairs
-from izde.eval.embed import CLEAN, EmbeddingCache, _read, _Record, embed_paths, embedder_name
-from izde.vision.types import F32
+from izde.eval.embed import (
+    CLEAN,
+    EmbeddingCache,
+    Variant,
+    _read,
+    _Record,
+    degrade,
+    embed_paths,
+    embedder_name,
+    eye_distance,
+)
+from izde.vision.types import F32, Image
 from izde.watchlist.fusion import Fusion, Normaliser, person_distances
 
 Progress = Callable[[int, int], None]
@@ -36,27 +47,30 @@ def faceres_descriptors(
     store: EmbeddingCache | None = None,
     progress: Progress | None = None,
     workers: int = 1,
+    variant: str = CLEAN,
 ) -> F32:
-    """(n, 1024) FaceRes descriptors of ``paths``, cut at the landmarks of each photo's dlib record."""
+    """(n, 1024) FaceRes descriptors of ``paths``, cut at the landmarks of each photo's dlib record; for a
+    degraded ``variant`` (see :mod:`izde.eval.embed`), of the degraded image at the variant record's landmarks."""
     from izde.vision.faceres import NAME, PADDING, FaceresEmbedder
 
     vision = vision or VisionSettings()
     store = store or EmbeddingCache()
     unique = list(dict.fromkeys(Path(p) for p in paths))
-    embed_paths(unique, vision, workers=workers, store=store)  # the faces (landmarks), cached
-    dkeys = {p: store.key(p, embedder_name(vision), CLEAN) for p in unique}
-    fkeys = {p: store.key(p, f"{NAME}-p{PADDING}", CLEAN) for p in unique}
+    embed_paths(unique, vision, variant, workers=workers, store=store)  # the faces (landmarks), cached
+    dkeys = {p: store.key(p, embedder_name(vision), variant) for p in unique}
+    fkeys = {p: store.key(p, f"{NAME}-p{PADDING}", variant) for p in unique}
     found = store.get(list(fkeys.values()))
     todo = [p for p in unique if fkeys[p] not in found]
     if todo:
         faces = store.get([dkeys[p] for p in todo])
+        image = _image_of(variant, store, vision)
         embedder = FaceresEmbedder()
         done = len(unique) - len(todo)
         for start in range(0, len(todo), 32):
             chunk = todo[start : start + 32]
             recs = [faces[dkeys[p]] for p in chunk]
             chips = np.concatenate(
-                [embedder.chips(_read(str(p)), r.landmarks[None]) for p, r in zip(chunk, recs, strict=True)]
+                [embedder.chips(image(p), r.landmarks[None]) for p, r in zip(chunk, recs, strict=True)]
             )
             desc = embedder.embed_chips(chips)
             items = [
@@ -69,6 +83,20 @@ def faceres_descriptors(
             if progress:
                 progress(done, len(unique))
     return np.stack([found[fkeys[Path(p)]].descriptor for p in paths]).astype(np.float32)
+
+
+def _image_of(variant: str, store: EmbeddingCache, vision: VisionSettings) -> Callable[[Path], Image]:
+    """Reads a photo as the ``variant`` embedded it: degraded from the clean face's eye distance."""
+    if variant == CLEAN:
+        return lambda p: _read(str(p))
+    v = Variant.parse(variant)
+
+    def read(p: Path) -> Image:
+        clean = store.get([store.key(p, embedder_name(vision), CLEAN)])
+        (rec,) = clean.values()
+        return degrade(_read(str(p)), v, eye_distance(rec.landmarks))[0]
+
+    return read
 
 
 def descriptor_sets(
@@ -98,11 +126,15 @@ def fit(pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], weights: dict[s
     return Fusion(norms, weights or dict.fromkeys(sets, 1.0))
 
 
-def split_distances(split: identification.Split, desc: dict[Path, F32]) -> tuple[F64, F64]:
+def split_distances(
+    split: identification.Split, desc: dict[Path, F32], probes: dict[Path, F32] | None = None
+) -> tuple[F64, F64]:
+    """Mated and non-mated probes' distances to every person; probes from ``probes`` (e.g. degraded) if given."""
+    probes = desc if probes is None else probes
     owner = np.concatenate([np.full(len(ps), i, np.int32) for i, ps in enumerate(split.enrol)])
     templates = np.stack([desc[p] for ps in split.enrol for p in ps])
-    mated = np.stack([desc[p] for p, _ in split.mated])
-    nonmated = np.stack([desc[p] for p in split.nonmated])
+    mated = np.stack([probes[p] for p, _ in split.mated])
+    nonmated = np.stack([probes[p] for p in split.nonmated])
     n = len(split.names)
     return person_distances(mated, templates, owner, n), person_distances(nonmated, templates, owner, n)
 
@@ -294,3 +326,44 @@ def load_calibration(path: Path = BUILTIN) -> tuple[Fusion, float]:
     from izde.watchlist.fusion import load_fusion
 
     return load_fusion(path), float(json.loads(path.read_text())["threshold"])
+
+
+@dataclass(frozen=True)
+class QualityWeights:
+    """Per-network fusion weights that depend on the face's size: each network's d' on the pairs whose
+    smaller face falls in the same band of eye distance (pixels). ``edges`` split the bands."""
+
+    edges: F64  # (bands - 1,)
+    weights: dict[str, F64]  # per network, (bands,)
+
+    def of(self, eye_px: npt.ArrayLike) -> dict[str, F64]:
+        """Each network's weight for faces with these eye distances."""
+        band = np.searchsorted(self.edges, np.asarray(eye_px, np.float64))
+        return {k: w[band] for k, w in self.weights.items()}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"eye_px_edges": self.edges.tolist(), "weights": {k: w.tolist() for k, w in self.weights.items()}}
+
+
+def fit_quality_weights(
+    pairs: Sequence[Pair], sets: dict[str, dict[Path, F32]], eye_px: dict[Path, float], bands: int = 3
+) -> QualityWeights:
+    """Bands of equal pair count by the smaller face's eye distance; in each, each network's d'."""
+    q = np.array([min(eye_px[p.a], eye_px[p.b]) for p in pairs])
+    same = np.array([p.same for p in pairs], bool)
+    edges = np.quantile(q, np.linspace(0, 1, bands + 1)[1:-1])
+    band = np.searchsorted(edges, q)
+    weights = {}
+    for name, desc in sets.items():
+        d = pair_distances(pairs, desc)
+        weights[name] = np.array(
+            [Normaliser.fit(d[same & (band == b)], d[~same & (band == b)]).dprime for b in range(bands)]
+        )
+    return QualityWeights(np.asarray(edges, np.float64), weights)
+
+
+def fuse_per_probe(fusion: Fusion, distances: dict[str, F64], weights: dict[str, F64]) -> F64:
+    """Like :meth:`Fusion.fuse` on (K, P) distances, but with one weight per probe (row) and network."""
+    total = np.sum([weights[k] for k in weights], axis=0)[:, None]
+    out = np.sum([weights[k][:, None] * fusion.normalisers[k](distances[k]) for k in weights], axis=0)
+    return np.asarray(out / total, np.float64)

@@ -20,21 +20,25 @@ from izde.config import VisionSettings
 from izde.eval import metrics
 from izde.eval.embed import CLEAN, Embeddings, Progress, embed_paths
 from izde.eval.identification import Split, op_json, run_split
+from izde.watchlist.fusion import Fusion
 
 DEFAULT_SLICES = (CLEAN, "eyes40", "eyes30", "eyes20", "jpeg30")
 FPIR = 1e-2
 
 
-def probe_subset(split: Split, nonmated: int = 1000) -> Split:
-    """One mated probe per enrolled person and an evenly spaced sample of the non-mated probes."""
+def probe_subset(split: Split, nonmated: int = 1000, mated: int | None = None) -> Split:
+    """One mated probe per enrolled person (an evenly spaced sample of ``mated`` people's, if given) and an
+    evenly spaced sample of the non-mated probes."""
     seen: set[int] = set()
-    mated = []
+    first = []
     for p, g in split.mated:
         if g not in seen:
             seen.add(g)
-            mated.append((p, g))
+            first.append((p, g))
+    if mated is not None:
+        first = first[:: max(1, len(first) // mated)][:mated]
     step = max(1, len(split.nonmated) // nonmated)
-    return replace(split, mated=tuple(mated), nonmated=split.nonmated[::step][:nonmated])
+    return replace(split, mated=tuple(first), nonmated=split.nonmated[::step][:nonmated])
 
 
 def run(
@@ -66,6 +70,65 @@ def run(
                 },
             }
         )
+    return {
+        "gallery_size": len(split.names),
+        "mated_probes": len(split.mated),
+        "nonmated_probes": len(split.nonmated),
+        "fpir": FPIR,
+        "slices": out,
+    }
+
+
+def _score_slice(mated: metrics.F64, nonmated: metrics.F64, clean_threshold: float) -> dict[str, Any]:
+    return {
+        "rank1": metrics.rank1(mated),
+        "refitted": op_json(metrics.fnir_at_fpir(mated, nonmated, FPIR)),
+        "at_clean_threshold": {
+            "threshold": clean_threshold,
+            "fnir": metrics.fnir(mated, clean_threshold),
+            "fpir": metrics.accept_rate(nonmated, clean_threshold),
+        },
+    }
+
+
+def run_networks(
+    split: Split,
+    fusion: Fusion,
+    slices: tuple[str, ...] = DEFAULT_SLICES,
+    vision: VisionSettings | None = None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """The slices with dlib alone, FaceRes alone and fused by ``fusion`` (fused distances in dlib's units):
+    clean gallery, each network's descriptors of the same degraded probes (cut at dlib's landmarks)."""
+    from izde.eval.fusion import DLIB, FACERES, FUSED, descriptor_sets, faceres_descriptors, split_distances
+
+    vision = vision or VisionSettings()
+    probes = [p for p, _ in split.mated] + list(split.nonmated)
+    mates = np.array([g for _, g in split.mated])
+    clean = descriptor_sets(split.paths(), vision, workers)
+    thresholds: dict[str, float] = {}
+    out = []
+    for name in (CLEAN, *(s for s in slices if s != CLEAN)):  # clean first: it fixes the clean thresholds
+        if name == CLEAN:
+            degraded, eye_px = clean, embed_paths(probes, vision, CLEAN, workers).eye_px
+        else:
+            emb = embed_paths(probes, vision, name, workers)
+            f = faceres_descriptors(probes, vision, workers=workers, variant=name)
+            degraded = {
+                DLIB: dict(zip(probes, emb.descriptors, strict=True)),
+                FACERES: dict(zip(probes, f, strict=True)),
+            }
+            eye_px = emb.eye_px
+        md, nd = {}, {}
+        for k in clean:
+            md[k], nd[k] = split_distances(split, clean[k], degraded[k])
+        md[FUSED], nd[FUSED] = fusion.in_units(fusion.fuse(md)), fusion.in_units(fusion.fuse(nd))
+        row: dict[str, Any] = {"slice": name, "median_eye_px": float(np.median(eye_px))}
+        for k in md:
+            m, n = metrics.mated_scores(md[k], mates), metrics.nonmated_scores(nd[k])
+            thresholds.setdefault(k, metrics.threshold_at_rate(n, FPIR))
+            row[k] = _score_slice(m, n, thresholds[k])
+        out.append(row)
     return {
         "gallery_size": len(split.names),
         "mated_probes": len(split.mated),

@@ -107,6 +107,25 @@ def compare_strategies(ctx: Context, track_len: int = 3, max_enrol: int = 5) -> 
     return strategies.compare(split, emb)
 
 
+def compare_strategies_by_network(ctx: Context, track_len: int = 3, max_enrol: int = 5) -> dict[str, Any]:
+    """The template strategies with dlib alone, FaceRes alone, fused by the shipped calibration, and fused with
+    weights that follow the probe's face size (fitted on the dataset's pairs)."""
+    from izde.eval import fusion
+    from izde.watchlist.fusion import load_fusion
+
+    split = strategies.make_split(load_identities(ctx.data), track_len, max_enrol)
+    pairs = read_pairs(ctx.data)
+    paths = list(dict.fromkeys([*split.paths(), *(p for pr in pairs for p in (pr.a, pr.b))]))
+    emb = ctx.embed(paths, "embedding strategy and pair photos")
+    faceres = fusion.faceres_descriptors(
+        paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"), workers=ctx.workers
+    )
+    score = calibration.Score({fusion.DLIB: emb.descriptors, fusion.FACERES: faceres}, load_fusion())
+    sets = {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
+    quality = fusion.fit_quality_weights(pairs, sets, dict(zip(paths, emb.eye_px.tolist(), strict=True)))
+    return strategies.compare_networks(split, paths, score, emb.eye_px, quality)
+
+
 def robustness_slices(
     ctx: Context,
     gallery_size: int = 1000,
@@ -123,6 +142,21 @@ def robustness_slices(
 
     out = robustness.run(split, clean, slices, ctx.vision, ctx.workers, factory)
     return out
+
+
+def robustness_by_network(
+    ctx: Context,
+    gallery_size: int = 1000,
+    nonmated: int = 1000,
+    slices: tuple[str, ...] = robustness.DEFAULT_SLICES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The robustness slices (same split and probes) with dlib, FaceRes and fused by the shipped calibration."""
+    from izde.watchlist.fusion import load_fusion
+
+    ids = load_identities(ctx.data)
+    split = robustness.probe_subset(identification.make_split(ids, gallery_size, seed=seed), nonmated)
+    return robustness.run_networks(split, load_fusion(), slices, ctx.vision, ctx.workers)
 
 
 def calibration_score(ctx: Context, paths: list[Path]) -> tuple[calibration.Score, Embeddings]:
@@ -235,6 +269,8 @@ def report(
 
         result["fusion"] = fusion.compare(ctx.data, gallery_sizes, ctx.workers, plots=out)
         result["fusion"]["ms_per_face"] = fusion.cost_per_face()
+        result["strategies_by_network"] = compare_strategies_by_network(ctx)
+        result["robustness_by_network"] = robustness_by_network(ctx, max(gallery_sizes))
     (out / "report.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     (out / "README.md").write_text(markdown(result), encoding="utf-8")
     return result
