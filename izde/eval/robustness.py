@@ -61,13 +61,7 @@ def run(
                 "slice": name,
                 "median_eye_px": float(np.median(emb.eye_px[[emb.rows()[p] for p in probes]])),
                 "hog_finds_face": float(np.mean(emb.detected[[emb.rows()[p] for p in probes]])),
-                "rank1": metrics.rank1(s.mated),
-                "refitted": op_json(metrics.fnir_at_fpir(s.mated, s.nonmated, FPIR)),
-                "at_clean_threshold": {
-                    "threshold": fixed_t,
-                    "fnir": metrics.fnir(s.mated, fixed_t),
-                    "fpir": metrics.accept_rate(s.nonmated, fixed_t),
-                },
+                **_score_slice(s.mated, s.nonmated, fixed_t),
             }
         )
     return {

@@ -111,17 +111,13 @@ def compare_strategies_by_network(ctx: Context, track_len: int = 3, max_enrol: i
     """The template strategies with dlib alone, FaceRes alone, fused by the shipped calibration, and fused with
     weights that follow the probe's face size (fitted on the dataset's pairs)."""
     from izde.eval import fusion
-    from izde.watchlist.fusion import load_fusion
 
     split = strategies.make_split(load_identities(ctx.data), track_len, max_enrol)
     pairs = read_pairs(ctx.data)
     paths = list(dict.fromkeys([*split.paths(), *(p for pr in pairs for p in (pr.a, pr.b))]))
     emb = ctx.embed(paths, "embedding strategy and pair photos")
-    faceres = fusion.faceres_descriptors(
-        paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"), workers=ctx.workers
-    )
-    score = calibration.Score({fusion.DLIB: emb.descriptors, fusion.FACERES: faceres}, load_fusion())
-    sets = {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
+    score = _fused_score(ctx, paths, emb)
+    sets = _by_path(score, paths)
     quality = fusion.fit_quality_weights(pairs, sets, dict(zip(paths, emb.eye_px.tolist(), strict=True)))
     return strategies.compare_networks(split, paths, score, emb.eye_px, quality)
 
@@ -133,8 +129,7 @@ def robustness_slices(
     slices: tuple[str, ...] = robustness.DEFAULT_SLICES,
     seed: int = 0,
 ) -> dict[str, Any]:
-    ids = load_identities(ctx.data)
-    split = robustness.probe_subset(identification.make_split(ids, gallery_size, seed=seed), nonmated)
+    split = _robustness_split(ctx, gallery_size, nonmated, seed)
     clean = ctx.embed(split.paths(), "embedding clean photos")
 
     def factory(name: str) -> Progress | None:
@@ -154,9 +149,14 @@ def robustness_by_network(
     """The robustness slices (same split and probes) with dlib, FaceRes and fused by the shipped calibration."""
     from izde.watchlist.fusion import load_fusion
 
-    ids = load_identities(ctx.data)
-    split = robustness.probe_subset(identification.make_split(ids, gallery_size, seed=seed), nonmated)
+    split = _robustness_split(ctx, gallery_size, nonmated, seed)
     return robustness.run_networks(split, load_fusion(), slices, ctx.vision, ctx.workers)
+
+
+def _robustness_split(ctx: Context, gallery_size: int, nonmated: int, seed: int) -> identification.Split:
+    """The robustness slices' people and probes: one mated probe per enrolled person, a sample of the others."""
+    ids = load_identities(ctx.data)
+    return robustness.probe_subset(identification.make_split(ids, gallery_size, seed=seed), nonmated)
 
 
 def calibration_score(ctx: Context, paths: list[Path]) -> tuple[calibration.Score, Embeddings]:
@@ -165,11 +165,21 @@ def calibration_score(ctx: Context, paths: list[Path]) -> tuple[calibration.Scor
     emb = ctx.embed(paths, "embedding every photo")
     if not ctx.vision.fused:
         return calibration.Score.single(emb.descriptors), emb
+    return _fused_score(ctx, paths, emb), emb
+
+
+def _fused_score(ctx: Context, paths: list[Path], emb: Embeddings) -> calibration.Score:
+    """``paths`` compared by the fused score (the shipped normalisers), from dlib's ``emb`` and FaceRes's."""
     from izde.eval.fusion import DLIB, FACERES, faceres_descriptors
     from izde.watchlist.fusion import load_fusion
 
     faceres = faceres_descriptors(paths, ctx.vision, progress=ctx.progress("FaceRes descriptors"), workers=ctx.workers)
-    return calibration.Score({DLIB: emb.descriptors, FACERES: faceres}, load_fusion()), emb
+    return calibration.Score({DLIB: emb.descriptors, FACERES: faceres}, load_fusion())
+
+
+def _by_path(score: calibration.Score, paths: list[Path]) -> dict[str, dict[Path, Any]]:
+    """Each network's descriptors of ``paths``, by photo."""
+    return {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
 
 
 def nonmated_nearest(
@@ -182,7 +192,7 @@ def nonmated_nearest(
     from izde.eval import fusion
 
     ids = load_identities(ctx.data)
-    sets = {k: dict(zip(paths, v, strict=True)) for k, v in score.descriptors.items()}
+    sets = _by_path(score, paths)
     return {
         g: fusion.nonmated_nearest(identification.make_split(ids, g), sets, score.fusion) for g in sorted(gallery_sizes)
     }
