@@ -175,6 +175,17 @@ class PipelineSettings(_Strict):
             "(tracks 10 -> 8 at 720p, 14 -> 11 at 1080p), so the default searches every frame."
         ),
     )
+    redetect_every: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description=(
+            "With motion gating, a tracked face is searched for by the detector on every Nth analysed frame; in "
+            "between it is carried from the previous frame by optical flow (~2 ms a face, where searching "
+            "around it costs ~10 ms at 720p) and aligned, scored and matched as a detected face is. A face the "
+            "flow loses is searched for at once. 1 detects every tracked face on every analysed frame."
+        ),
+    )
     motion_pad: float = Field(
         0.06,
         ge=0.0,

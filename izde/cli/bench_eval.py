@@ -193,7 +193,7 @@ def capacity(
         f"{m['settings']['detector']}), measured"
     )
     cols = ("clip", "path", "CPU s / camera-s", "cameras", "x real time", "pixels searched", "full scans")
-    for col in (*cols, "regions / frame", "faces", "tracks", "alerts"):
+    for col in (*cols, "regions / frame", "faces (carried)", "tracks", "alerts"):
         table.add_column(col, justify="right")
     for name, c in m["clips"].items():
         for path, f in c["paths"].items():
@@ -206,7 +206,7 @@ def capacity(
                 f"{100 * f['pixels_detected_per_frame']:.0f}%",
                 f"{f['full_scans']}/{f['frames_analysed']}",
                 f"{f['regions_per_frame']:.1f}",
-                str(f["faces"]),
+                f"{f['faces']} ({f['carried']})",
                 str(f["tracks"]),
                 str(f["alerts"]),
             )

@@ -131,7 +131,8 @@ class PathFigures:
     coarse_scans: int
     regions_per_frame: float  # on the frames not searched whole
     pixels_detected_per_frame: float  # fraction of each analysed frame searched, on average
-    faces: int
+    faces: int  # faces seen: found by the detector, or carried along their track by optical flow
+    carried: int  # of which carried
     tracks: int
     descriptors: int
     alerts: int
@@ -172,6 +173,7 @@ def watch_clip(clip: BenchClip, gallery: Index, settings: Settings, stack: Visio
         regions_per_frame=c.regions / partial if partial else 0.0,
         pixels_detected_per_frame=c.detected_fraction,
         faces=c.faces_seen,
+        carried=c.carried,
         tracks=c.tracks_seen,
         descriptors=c.embeds,
         alerts=c.alerts,

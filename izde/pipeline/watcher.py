@@ -17,12 +17,16 @@ from izde.config import MatchSettings, PipelineSettings
 from izde.pipeline.evidence import blur_others, crop_region, others_in
 from izde.pipeline.gating import Gate
 from izde.pipeline.tracks import Shot, TrackState
+from izde.vision.carry import carry, grey
 from izde.vision.images import encode_jpeg
 from izde.vision.motion import build_motion
 from izde.vision.stack import VisionStack, coarser
-from izde.vision.tracking import Tracker
-from izde.vision.types import Frame
+from izde.vision.tracking import Tracker, iou_matrix
+from izde.vision.types import I32, Faces, Frame, Image
 from izde.watchlist.index import Index, fuse
+
+# A carried face that the detector also found on this frame (a full scan, a moving area) is the detected one.
+CARRIED_IS_FOUND_IOU = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class WatchCounters:
     full_scans: int = 0  # analysed frames searched whole (every one of them when motion gating is off)
     coarse_scans: int = 0  # frames with too much motion to crop, searched whole with one upsampling less
     regions: int = 0  # crops searched on the other frames
+    carried: int = 0  # faces carried from the previous analysed frame by optical flow instead of detected
     pixels_detected: int = 0  # pixels the detector searched, over all analysed frames
     pixels_analysed: int = 0  # pixels of all analysed frames
 
@@ -106,12 +111,50 @@ class Watcher:
         # Unrelated images (a folder) have no motion between them: each is searched whole.
         self._coarse = coarser(stack.detector)
         self._gate = Gate(pipeline, motion, self._coarse is not None) if motion is not None else None
+        # Carrying needs consecutive frames of one scene, so it comes with gating (not for a folder of images).
+        self._carry = self._gate is not None and pipeline.redetect_every > 1
+        self._prev: tuple[float, Image] | None = None  # the last analysed frame's position and grey picture
+
+    def _carried(self, image: Image, position_s: float) -> tuple[np.ndarray, np.ndarray, I32]:
+        """Tracks carried onto this frame by optical flow, as (their ids, their boxes), and the predicted boxes
+        of the tracks the detector must look for (due a detection, or lost by the flow)."""
+        tracks = self._tracker.live(position_s)
+        none = np.zeros(0, np.int32), np.zeros((0, 4), np.int32)
+        if not self._carry:
+            return (*none, tracks.predicted)
+        cur = grey(image)
+        prev, self._prev = self._prev, (position_s, cur)
+        # Only faces seen on the frame just before, and not carried for redetect_every - 1 frames already.
+        want = tracks.carried < self.cfg.redetect_every - 1
+        want &= tracks.last_seen_s == (prev[0] if prev is not None else np.nan)
+        if prev is None or prev[1].shape != cur.shape or not want.any():
+            return (*none, tracks.predicted)
+        idx = want.nonzero()[0]
+        moved = carry(prev[1], cur, tracks.boxes[idx], tracks.predicted[idx])
+        lost = np.ones(len(tracks), bool)
+        lost[idx[moved.ok]] = False
+        return tracks.ids[idx[moved.ok]], moved.boxes[moved.ok], tracks.predicted[lost]
+
+    def _with_carried(self, image: Image, found: Faces, ids: np.ndarray, boxes: np.ndarray) -> tuple[Faces, I32]:
+        """The detected faces and the carried ones the detector did not also find (the detection counts), all
+        aligned and scored; and per face the track it was carried along (-1: detected)."""
+        if len(ids) and len(found):
+            again = iou_matrix(boxes, found.boxes).max(axis=1) >= CARRIED_IS_FOUND_IOU
+            ids, boxes = ids[~again], boxes[~again]
+        known = np.concatenate([np.full(len(found), -1, np.int32), ids]).astype(np.int32)
+        if not len(ids):
+            return found, known
+        carried = self.stack.align(image, Faces(boxes.astype(np.int32), np.zeros(len(ids), np.float32)))
+        self.counters.carried += len(ids)
+        return Faces.concat(found, carried), known
 
     def process(self, frame: Frame) -> list[AlertEvent]:
         plan = None
+        carried_ids, carried_boxes, searched = self._carried(frame.image, frame.position_s)
         if self._gate is not None:
-            plan = self._gate.plan(frame.image, frame.position_s, self._tracker.predict(frame.position_s))
+            plan = self._gate.plan(frame.image, frame.position_s, searched)
         faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px, plan, self._coarse)
+        faces, known = self._with_carried(frame.image, faces, carried_ids, carried_boxes)
         h, w = frame.image.shape[:2]
         self.counters.frames_analysed += 1
         self.counters.pixels_analysed += h * w
@@ -123,8 +166,8 @@ class Watcher:
             self.counters.regions += len(plan.coarse)
             self.counters.pixels_detected += plan.pixels()
             self.counters.coarse_scans += plan.reason == "busy"
-        self.counters.faces_seen += n_found
-        faces, closed = self._tracker.update(faces, frame.position_s)
+        self.counters.faces_seen += n_found + int((known >= 0).sum())
+        faces, closed = self._tracker.update(faces, frame.position_s, known)
         for tid in closed:
             self._tracks.pop(tid, None)  # unmatched or done: forgotten here, and nowhere else was it kept
         assert faces.track_ids is not None and faces.quality is not None and faces.chips is not None
@@ -212,3 +255,4 @@ class Watcher:
         """End of source: drop every live track."""
         self._tracker.close_all()
         self._tracks.clear()
+        self._prev = None

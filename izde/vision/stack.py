@@ -70,7 +70,11 @@ class VisionStack:
             found = Faces.empty()
         keep = found.widths() >= min_face_px
         faces = found.select(keep.nonzero()[0]) if not keep.all() else found
-        return assess(self.aligner.align(image, faces)), len(found)
+        return self.align(image, faces), len(found)
+
+    def align(self, image: Image, faces: Faces) -> Faces:
+        """``faces`` (boxes found or carried) with landmarks, chips and quality."""
+        return assess(self.aligner.align(image, faces))
 
 
 def coarser(detector: Detector) -> Detector | None:

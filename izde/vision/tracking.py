@@ -19,11 +19,26 @@ class _Live:
     box: np.ndarray
     last_seen_s: float
     velocity: np.ndarray  # (4,) pixels per second of each box edge, from the last two detections
+    carried: int = 0  # analysed frames since the face was last found by the detector (carried by flow since)
 
     def predicted(self, time_s: float, max_gap_s: float) -> np.ndarray:
         """Where the box should be at ``time_s``, moving at constant velocity (for at most ``max_gap_s``)."""
         dt = min(max(0.0, time_s - self.last_seen_s), max_gap_s)
         return np.asarray(np.round(self.box + self.velocity * dt), np.int32)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTracks:
+    """The live tracks at one moment, row by row."""
+
+    ids: I32  # (K,)
+    boxes: I32  # (K, 4) where each face was last seen
+    predicted: I32  # (K, 4) where it should be now, at constant velocity
+    last_seen_s: np.ndarray  # (K,) float
+    carried: I32  # (K,) analysed frames since each was last detected
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,26 +84,43 @@ class Tracker:
         boxes = [t.predicted(time_s, self.max_gap_s) for t in self._live.values()]
         return np.array(boxes, np.int32).reshape(-1, 4)
 
-    def update(self, faces: Faces, time_s: float) -> tuple[Faces, list[int]]:
-        """Faces with ``track_ids`` set, and the ids of tracks closed at this time."""
+    def live(self, time_s: float) -> LiveTracks:
+        tracks = list(self._live.items())
+        return LiveTracks(
+            ids=np.array([tid for tid, _ in tracks], np.int32),
+            boxes=np.array([t.box for _, t in tracks], np.int32).reshape(-1, 4),
+            predicted=self.predict(time_s),
+            last_seen_s=np.array([t.last_seen_s for _, t in tracks], np.float64),
+            carried=np.array([t.carried for _, t in tracks], np.int32),
+        )
+
+    def update(self, faces: Faces, time_s: float, carried: I32 | None = None) -> tuple[Faces, list[int]]:
+        """Faces with ``track_ids`` set, and the ids of tracks closed at this time.
+
+        ``carried`` (one per face, -1 for a detected face): the track a face was carried along by optical flow;
+        it continues that track as it is, only detected faces are associated by overlap."""
         closed = [tid for tid, t in self._live.items() if time_s - t.last_seen_s > self.max_gap_s]
         for tid in closed:
             del self._live[tid]
-        ids = list(self._live)
+        known: I32 = np.full(len(faces), -1, np.int32) if carried is None else np.asarray(carried, np.int32)
+        if len(known) != len(faces):
+            raise ValueError(f"{len(faces)} faces need as many carried track ids, got {len(known)}")
+        taken = set(known.tolist())
+        ids = [tid for tid in self._live if tid not in taken]
         prev = np.array([self._live[t].box for t in ids], np.int32).reshape(-1, 4)
         affinity = np.maximum(iou_matrix(prev, faces.boxes), 0.0)
         centre = _centre_affinity(prev, faces.boxes) if len(prev) and len(faces) else affinity
         # Overlap counts first; centre proximity only where boxes no longer overlap enough.
         usable = (affinity >= self.min_iou) | (centre >= self.min_centre_affinity)
         combined = np.where(usable, affinity + 0.5 * centre, -1.0)
-        assigned: I32 = np.full(len(faces), -1, np.int32)
+        assigned: I32 = np.where(np.isin(known, list(self._live)), known, -1).astype(np.int32)
         if combined.size:
             order = np.dstack(np.unravel_index(np.argsort(-combined, axis=None), combined.shape))[0]
             used_prev: set[int] = set()
             for p, f in order:
                 if combined[p, f] < 0:
                     break
-                if p in used_prev or assigned[f] >= 0:
+                if p in used_prev or assigned[f] >= 0 or known[f] >= 0:
                     continue
                 used_prev.add(int(p))
                 assigned[f] = ids[p]
@@ -101,7 +133,8 @@ class Tracker:
             velocity = np.zeros(4)
             if old is not None and time_s > old.last_seen_s:
                 velocity = (box - old.box) / (time_s - old.last_seen_s)
-            self._live[int(assigned[f])] = _Live(box, time_s, velocity)
+            steps = old.carried + 1 if old is not None and known[f] >= 0 else 0
+            self._live[int(assigned[f])] = _Live(box, time_s, velocity, steps)
         return faces.with_(track_ids=assigned), closed
 
     def close_all(self) -> list[int]:

@@ -102,5 +102,24 @@ class Faces:
             pick(self.track_ids),
         )
 
+    @staticmethod
+    def concat(a: Faces, b: Faces) -> Faces:
+        """The rows of ``a`` then those of ``b``; an array filled in only one of them is dropped."""
+
+        def join(x: np.ndarray | None, y: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None or y is None else np.concatenate([x, y])
+
+        boxes, scores = join(a.boxes, b.boxes), join(a.scores, b.scores)
+        assert boxes is not None and scores is not None
+        return Faces(
+            boxes,
+            scores,
+            join(a.landmarks, b.landmarks),
+            join(a.chips, b.chips),
+            join(a.quality, b.quality),
+            join(a.descriptors, b.descriptors),
+            join(a.track_ids, b.track_ids),
+        )
+
     def widths(self) -> I32:
         return (self.boxes[:, 2] - self.boxes[:, 0]).astype(np.int32)

@@ -57,3 +57,24 @@ def test_far_face_of_different_size_is_a_new_track() -> None:
 def test_faces_rejects_mismatched_arrays(kwargs: dict[str, np.ndarray]) -> None:
     with pytest.raises(ValueError, match="Faces"):
         Faces(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_carried_face_continues_its_own_track_and_counts_frames_since_detection() -> None:
+    t = Tracker()
+    f, _ = t.update(boxes((0, 0, 100, 100), (150, 0, 250, 100)), 0.0)
+    left, right = f.track_ids.tolist()
+    # The right face is carried onto a box that overlaps the left one's more than its own: it stays itself.
+    f, _ = t.update(boxes((40, 0, 140, 100), (60, 0, 160, 100)), 0.2, np.array([-1, right], np.int32))
+    assert f.track_ids.tolist() == [left, right]
+    live = t.live(0.2)
+    assert dict(zip(live.ids.tolist(), live.carried.tolist(), strict=True)) == {left: 0, right: 1}
+    f, _ = t.update(boxes((62, 0, 162, 100)), 0.4, np.array([right], np.int32))
+    assert t.live(0.4).carried[t.live(0.4).ids.tolist().index(right)] == 2
+    # Found by the detector again: the count starts over.
+    t.update(boxes((64, 0, 164, 100)), 0.6)
+    assert t.live(0.6).carried[t.live(0.6).ids.tolist().index(right)] == 0
+
+
+def test_carried_ids_must_match_the_faces() -> None:
+    with pytest.raises(ValueError, match="carried track ids"):
+        Tracker().update(boxes((0, 0, 10, 10)), 0.0, np.array([], np.int32))
