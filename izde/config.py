@@ -159,9 +159,21 @@ class PipelineSettings(_Strict):
         2.0,
         gt=0.0,
         description=(
-            "With motion gating, the whole frame is still searched at least this often (source seconds), so "
-            "a face that keeps still and was never tracked is found within this time; each full scan costs what "
-            "one frame costs without gating (about 0.1 s CPU at 640x360, 0.4 s at 720p with HOG upsample 1)."
+            "With motion gating, the whole frame is still searched every this many source seconds, so a face that "
+            "keeps still and was never tracked is found within this time; after a full scan that found nothing "
+            "new the interval grows up to full_scan_max_s. Each full scan costs what one frame costs without "
+            "gating (about 0.1 s CPU at 640x360, 0.3 s at 720p with HOG upsample 1)."
+        ),
+    )
+    full_scan_max_s: float = Field(
+        8.0,
+        gt=0.0,
+        description=(
+            "Full scans adapt: each one due by time that finds no face the gating had not already found doubles "
+            "the interval to the next (full_scan_s, 2x, 4x, ...) up to this; one that finds a new face sets it "
+            "back to full_scan_s. A still scene then pays for a full scan every few seconds instead of every "
+            "full_scan_s, a scene where gating misses faces keeps frequent scans. Set equal to full_scan_s for "
+            "fixed full scans."
         ),
     )
     search_every: int = Field(

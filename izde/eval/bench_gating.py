@@ -95,11 +95,13 @@ def held_clip(src: Path, frame_index: int, seconds: float, out: Path, size: tupl
 
 # Frame 144 of the Hamilton clip: Lin-Manuel Miranda facing the camera.
 HELD_FRAME = 144
+# Long enough for the adaptive full scans to reach their steady state (every full_scan_max_s by default).
+STILL_S = 20.0
 
 
 def shared_clips(data: Path, workdir: Path | None = None, still: bool = True) -> list[BenchClip]:
     """640x360 Hamilton, crowd.mp4 at 1920x1080 and a 1280x720 copy of it made in ``workdir``; with ``still``,
-    also a still scene at 640x360 and at 1280x720 (a Hamilton frame held for 6 s; the 720p one upscaled)."""
+    also a still scene at 640x360 and at 1280x720 (a Hamilton frame held for ``STILL_S``; the 720p one upscaled)."""
     for rel in (HAMILTON, CROWD):
         if not (data / rel).is_file():
             raise InvalidInput(f"video {data / rel} is missing", "give the shared data folder with --data")
@@ -112,7 +114,7 @@ def shared_clips(data: Path, workdir: Path | None = None, still: bool = True) ->
     ]
     if still:
         for name, size in (("still 640x360", None), ("still 1280x720", (1280, 720))):
-            path = held_clip(data / HAMILTON, HELD_FRAME, 6.0, out_dir / f"{name.replace(' ', '_')}.mp4", size)
+            path = held_clip(data / HAMILTON, HELD_FRAME, STILL_S, out_dir / f"{name.replace(' ', '_')}.mp4", size)
             clips.append(clip_of(f"{name} (held frame)", path))
     return clips
 

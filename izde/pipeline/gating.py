@@ -36,8 +36,19 @@ class Gate:
         self.motion = motion
         self.coarse = coarse
         self._last_full_s: float | None = None
+        self._interval = cfg.full_scan_s  # until the next due full scan; grows while they find nothing new
         self._pending: list[I32] = []  # moving areas seen since the last search for new faces
         self._since_search = 0
+
+    def scanned(self, plan: RegionPlan, new_faces: int) -> None:
+        """What a due full scan found: a face the gate had let through (not tracked yet) brings the full scans
+        back to every ``full_scan_s``; one that found only tracked faces, or none, doubles the interval up to
+        ``full_scan_max_s``. Where the gate misses nothing (a still scene) full scans grow rare; where it
+        does, they stay frequent."""
+        if plan.reason != "due":
+            return
+        base = self.cfg.full_scan_s
+        self._interval = base if new_faces else min(2 * self._interval, max(base, self.cfg.full_scan_max_s))
 
     def plan(self, image: Image, position_s: float, tracked: I32) -> RegionPlan:
         """Where to detect in ``image``; ``tracked`` holds the live tracks' predicted boxes."""
@@ -46,7 +57,7 @@ class Gate:
         reason = None
         if last is None:
             reason = "first"
-        elif not 0.0 <= position_s - last < self.cfg.full_scan_s:
+        elif not 0.0 <= position_s - last < self._interval:
             reason = "due"  # (also when the position went backwards: a looped or restarted source)
         elif moved.changed > CUT_CHANGED:
             reason = "cut"

@@ -174,11 +174,13 @@ class Watcher:
         assert faces.landmarks is not None
 
         pending: list[tuple[TrackState, Shot]] = []
+        new_tracks = 0
         for i, tid in enumerate(faces.track_ids.tolist()):
             track = self._tracks.get(tid)
             if track is None:
                 track = self._tracks[tid] = TrackState(tid, frame.position_s)
                 self.counters.tracks_seen += 1
+                new_tracks += 1
             q = float(faces.quality[i])
             if q < self.cfg.min_quality or track.embeds >= self.cfg.max_embeds_per_track:
                 continue
@@ -197,6 +199,9 @@ class Watcher:
                 shot.extra_chips = tuple(c[0] for c in self.stack.extra_chips(frame.image, faces.landmarks[i : i + 1]))
                 track.embeds += 1
                 pending.append((track, shot))
+
+        if self._gate is not None and plan is not None:
+            self._gate.scanned(plan, new_tracks)
 
         alerts: list[AlertEvent] = []
         if pending and len(self.gallery):

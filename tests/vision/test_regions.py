@@ -130,6 +130,33 @@ def test_gate_searches_whole_frames_on_schedule_and_after_a_cut() -> None:
     assert gate.plan(frame, 0.0, none).reason == "due"  # a source that went back in time
 
 
+def test_full_scans_grow_rare_while_they_find_nothing_new_and_frequent_when_they_do() -> None:
+    (frame,) = video_frames(require_data(HAMILTON / "short_hamilton_clip.mp4"), [144])
+    gate = Gate(PipelineSettings(full_scan_s=2.0, full_scan_max_s=8.0), FrameDifference())
+    none = np.zeros((0, 4), np.int32)
+
+    def scans(g: Gate, from_s: float, to_s: float, new_faces: int) -> list[float]:
+        """Times of the full scans on a still picture at 5 frames/s, each finding ``new_faces`` untracked faces."""
+        out = []
+        for t in range(round(from_s * 5), round(to_s * 5)):
+            plan = g.plan(frame, t / 5, none)
+            g.scanned(plan, new_faces)
+            out += [t / 5] if plan.full else []
+        return out
+
+    # Each due scan that finds nothing new doubles the wait: 2, 4, then 8 s (the cap).
+    assert scans(gate, 0.0, 24.0, 0) == [0.0, 2.0, 6.0, 14.0, 22.0]
+    # A due scan that finds a face the gating had missed brings them back to every 2 s.
+    assert scans(gate, 24.0, 32.2, 1) == [30.0, 32.0]
+    # Only scans due by time adapt: the first one, cuts and busy frames say nothing about what gating misses.
+    first = Gate(PipelineSettings(full_scan_s=2.0), FrameDifference())
+    plan = first.plan(frame, 0.0, none)
+    first.scanned(plan, 0)
+    assert [first.plan(frame, t / 5, none).reason for t in range(1, 11)][-1] == "due"  # still due at 2 s
+    fixed = Gate(PipelineSettings(full_scan_s=2.0, full_scan_max_s=2.0), FrameDifference())
+    assert scans(fixed, 0.0, 8.2, 0) == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
 def test_gate_keeps_motion_for_the_next_search_when_searching_every_other_frame() -> None:
     a, b, c = video_frames(require_data(HAMILTON / "short_hamilton_clip.mp4"), [96, 102, 108])
     gate = Gate(PipelineSettings(search_every=2), FrameDifference())
