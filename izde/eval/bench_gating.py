@@ -136,6 +136,7 @@ class PathFigures:
     faces: int  # faces seen: found by the detector, or carried along their track by optical flow
     carried: int  # of which carried
     tracks: int
+    described: int  # tracks with a shot good enough to match: the ones a wanted person could be found in
     descriptors: int
     alerts: int
     persons: list[str]
@@ -177,6 +178,7 @@ def watch_clip(clip: BenchClip, gallery: Index, settings: Settings, stack: Visio
         faces=c.faces_seen,
         carried=c.carried,
         tracks=c.tracks_seen,
+        described=c.tracks_described,
         descriptors=c.embeds,
         alerts=c.alerts,
         persons=sorted({e.label for e in events}),

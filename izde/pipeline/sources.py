@@ -109,11 +109,18 @@ class _Sampler:
         return True
 
 
-def _open_capture(location: str | int, timeout_ms: int = 10_000) -> Any:
+def _open_capture(location: str, timeout_ms: int = 10_000) -> Any:
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+    return cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
+
+
+def _open_live(location: str | int, timeout_ms: int) -> Any:
+    """A camera: a webcam through OpenCV, a network stream through PyAV (see :mod:`izde.pipeline.avstream`)."""
     if isinstance(location, int):
         return cv2.VideoCapture(location)
-    return cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
+    from izde.pipeline.avstream import AvCapture
+
+    return AvCapture(location, timeout_ms)
 
 
 def _check_frame_size(cap: Any, spec: SourceSpec, max_pixels: int) -> None:
@@ -241,7 +248,8 @@ class FolderSource:
 
 
 class LiveSource:
-    """A stream or webcam read by a background thread into a small bounded queue."""
+    """A stream or webcam read by a background thread into a small bounded queue. Streams are read with PyAV,
+    which decodes an intra-only stream's (MJPEG's) frames only when they are due for analysis."""
 
     live = True
     continuous = True
@@ -251,7 +259,9 @@ class LiveSource:
         spec: SourceSpec,
         retries: int = 5,
         backoff_s: float = 1.0,
-        queue_size: int = 2,
+        # One waiting frame: when analysis is behind, the newest frame replaces it, so a frame waits at most for
+        # the analysis of the one before it (an alert comes out at most about two analysis times late).
+        queue_size: int = 1,
         timeout_ms: int = 10_000,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
@@ -269,7 +279,7 @@ class LiveSource:
         delay = self.backoff_s
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
-            cap = _open_capture(self._location, self.timeout_ms)
+            cap = _open_live(self._location, self.timeout_ms)
             if cap.isOpened():
                 return cap
             cap.release()

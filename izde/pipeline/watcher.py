@@ -57,6 +57,7 @@ class WatchCounters:
     frames_analysed: int = 0
     faces_seen: int = 0
     tracks_seen: int = 0
+    tracks_described: int = 0  # tracks with at least one shot good enough to describe and match
     embeds: int = 0
     alerts: int = 0
     full_scans: int = 0  # analysed frames searched whole (every one of them when motion gating is off)
@@ -198,6 +199,7 @@ class Watcher:
                 # Cut only for shots kept: the fused networks' chips come from the frame, gone after this call.
                 shot.extra_chips = tuple(c[0] for c in self.stack.extra_chips(frame.image, faces.landmarks[i : i + 1]))
                 track.embeds += 1
+                self.counters.tracks_described += track.embeds == 1
                 pending.append((track, shot))
 
         if self._gate is not None and plan is not None:

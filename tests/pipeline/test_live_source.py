@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
+import numpy as np
 import pytest
 
 from izde.errors import SourceError
@@ -81,3 +82,55 @@ def test_unreachable_stream_fails_after_retries() -> None:
     with pytest.raises(SourceError, match="after 3 attempts"):
         LiveSource(SourceSpec(SourceKind.STREAM, "http://127.0.0.1:9/none.mjpg"), retries=2, backoff_s=0.05)
     assert time.monotonic() - start >= 0.15  # backoff 0.05 then 0.1 was actually waited
+
+
+def test_mjpeg_frames_are_decoded_only_when_retrieved(
+    camera: tuple[str, dict[str, int], ThreadingHTTPServer], jpegs: list[bytes]
+) -> None:
+    from izde.pipeline.avstream import AvCapture
+
+    url, _, _ = camera
+    cap = AvCapture(url, timeout_ms=2000)
+    assert cap.isOpened() and cap.intra_only  # MJPEG: every frame a picture of its own
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640.0, 360.0)
+    assert cap.retrieve() == (False, None)  # nothing grabbed yet
+    got = []
+    for i in range(FRAMES_PER_CONNECTION):
+        assert cap.grab()
+        if i % 5 == 0:  # as a 5 fps analysis of a 25 fps camera retrieves them
+            ok, bgr = cap.retrieve()
+            assert ok and bgr is not None
+            got.append((i, bgr))
+    # The camera hung up after its frames: the end, as OpenCV reports it.
+    assert not cap.grab()
+    cap.release()
+    assert [i for i, _ in got] == [0, 5, 10, 15]
+    for i, bgr in got:
+        # The very frame the camera sent (FFmpeg's JPEG decoder against OpenCV's: equal within rounding).
+        sent = cv2.imdecode(np.frombuffer(jpegs[i], np.uint8), cv2.IMREAD_COLOR)
+        assert bgr.shape == sent.shape
+        assert np.abs(bgr.astype(int) - sent.astype(int)).mean() < 2.0
+
+
+def test_an_inter_coded_stream_is_decoded_frame_by_frame_like_opencv() -> None:
+    from izde.pipeline.avstream import AvCapture
+
+    clip = str(require_data(HAMILTON / "short_hamilton_clip.mp4"))
+    cap, ref = AvCapture(clip, timeout_ms=2000), cv2.VideoCapture(clip)
+    assert cap.isOpened() and not cap.intra_only
+    for i in range(24):
+        assert cap.grab() and ref.grab()
+        if i % 6 == 0:
+            ok, bgr = cap.retrieve()
+            ok_ref, expected = ref.retrieve()
+            assert ok and ok_ref and bgr is not None
+            assert np.abs(bgr.astype(int) - expected.astype(int)).mean() < 2.0
+    cap.release()
+    ref.release()
+
+
+def test_an_unreachable_stream_does_not_open() -> None:
+    from izde.pipeline.avstream import AvCapture
+
+    cap = AvCapture("http://127.0.0.1:9/none.mjpg", timeout_ms=500)
+    assert not cap.isOpened() and not cap.grab() and cap.retrieve() == (False, None)
