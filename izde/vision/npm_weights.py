@@ -43,12 +43,19 @@ class NpmPackage:
         return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
 
-# HSE FaceRes (a MobileNet descriptor trained on VGGFace2) as converted to TF.js by @vladmandic/human.
+# HSE FaceRes (a MobileNet descriptor trained on VGGFace2) and MediaPipe's BlazeFace detector (its 256 px
+# "back camera" model) as converted to TF.js by @vladmandic/human.
 HUMAN = NpmPackage(
     name="@vladmandic/human",
     version="3.3.6",
     sha256="425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7",
-    files=("package/models/faceres.json", "package/models/faceres.bin", "package/LICENSE"),
+    files=(
+        "package/models/faceres.json",
+        "package/models/faceres.bin",
+        "package/models/blazeface.json",
+        "package/models/blazeface.bin",
+        "package/LICENSE",
+    ),
     licence="MIT",
 )
 

@@ -93,6 +93,10 @@ def build_detector(v: VisionSettings, upsample: int | None = None) -> Detector:
         from izde.vision.dlib_backend import HogDetector
 
         return HogDetector(up)
+    if v.detector == "blazeface":
+        from izde.vision.blazeface import BlazefaceDetector
+
+        return BlazefaceDetector(v.blazeface_scale, v.blazeface_min_score, device=v.onnx_device)
     if v.detector_backend == "onnx":
         from izde.vision.onnx_backend import OnnxMmodDetector  # type: ignore[import-not-found,unused-ignore]
 

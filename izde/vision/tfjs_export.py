@@ -2,9 +2,9 @@
 
 A TF.js graph model is a TensorFlow GraphDef written as JSON, its constants packed in binary shards described
 by a weights manifest (here stored as float16 and widened back to float32, exactly as TF.js does on load).
-Only the ops the descriptor networks izde uses need translating, and only the part of the graph that computes
-the requested output is exported: heads the package also carries (the age and gender classifiers next to
-FaceRes's descriptor) are left out, so izde never computes them.
+Only the ops the networks izde uses need translating (FaceRes's descriptor, BlazeFace's detector), and only the
+part of the graph that computes the requested outputs is exported: heads the package also carries (the age and
+gender classifiers next to FaceRes's descriptor) are left out, so izde never computes them.
 
 TensorFlow works in NHWC; the exported graph transposes its input to NCHW once and keeps every 4-D tensor
 NCHW, so per-channel constants are reshaped to (C, 1, 1) and filters reordered to ONNX's OIHW.
@@ -26,7 +26,7 @@ from izde.errors import IzdeError
 
 OPSET = 17
 IR_VERSION = 8
-EXPORT_VERSION = "1"  # bump when the graphs change, so cached files are rebuilt
+EXPORT_VERSION = "2"  # bump when the graphs change, so cached files are rebuilt
 
 INPUT = "images"  # (N, H, W, 3) uint8 RGB
 OUTPUT = "features"  # (N, D) float32, the network's raw output (not normalised)
@@ -50,7 +50,7 @@ class TfjsGraph:
 class InputPrep:
     """What a network expects of its pixels, applied inside the exported graph to uint8 RGB input."""
 
-    size: tuple[int, int]  # height, width
+    size: tuple[int, int] | None  # height, width; None: any (a fully convolutional network)
     bgr: bool  # reverse the channels first (networks trained with OpenCV/Caffe conventions)
     mean: tuple[float, float, float]  # subtracted per channel, in the network's channel order
     scale: float = 1.0  # multiplied after the mean is subtracted
@@ -181,6 +181,12 @@ class _Builder:
             c = c.transpose(0, 3, 1, 2)
         return self.const(name.replace("/", "_"), c)
 
+    def _activation(self, op: str, x: str) -> str:
+        if op == "Relu6":
+            lo, hi = self.const("zero", np.array(0, np.float32)), self.const("six", np.array(6, np.float32))
+            return self.op("Clip", [x, lo, hi], self.rank[x])
+        return self.op(op, [x], self.rank[x])
+
     def _translate(self, name: str, node: dict[str, Any]) -> str:
         op, attr = node["op"], node.get("attr", {})
         ins = [i for i in node.get("input", []) if not i.startswith("^")]
@@ -208,17 +214,53 @@ class _Builder:
             return self.op(
                 "Conv", [x, wname], 4, kernel_shape=[kh, kw], strides=strides, dilations=dilations, group=group, **pad
             )
+        if op == "_FusedConv2D":
+            # Grappler's fusion of a convolution with its bias (and an activation): translated back apart.
+            fused = [base64.b64decode(f).decode() for f in attr.get("fused_ops", {}).get("list", {}).get("s", [])]
+            if not fused or fused[0] != "BiasAdd" or any(f not in ("Relu", "Relu6") for f in fused[1:]):
+                raise TfjsFormatError(f"{name}: fused ops {fused} are not supported")
+            y = self._translate(name, {"op": "Conv2D", "attr": attr, "input": ins[:2]})
+            bias = self.constant(_name(ins[2]))
+            y = self.op("Add", [y, self.const(_name(ins[2]).replace("/", "_"), bias.reshape(-1, 1, 1))], 4)
+            for f in fused[1:]:
+                y = self._activation(f, y)
+            return y
+        if op == "MaxPool":
+            if _str(attr, "data_format") not in ("", "NHWC"):
+                raise TfjsFormatError(f"{name}: only NHWC pooling is supported")
+            pad = {"auto_pad": "SAME_UPPER"} if _str(attr, "padding") == "SAME" else {}
+            x = self.done[_name(ins[0])]
+            return self.op(
+                "MaxPool", [x], 4, kernel_shape=_ints(attr, "ksize")[1:3], strides=_ints(attr, "strides")[1:3], **pad
+            )
+        if op == "Pad":
+            x = self.done[_name(ins[0])]
+            nhwc = self.constant(_name(ins[1])).astype(np.int64).reshape(-1, 2)
+            if self.rank[x] != 4 or nhwc.shape != (4, 2):
+                raise TfjsFormatError(f"{name}: only 4-D padding is supported")
+            nchw = nhwc[[0, 3, 1, 2]]
+            return self.op("Pad", [x, self.const("pads", np.concatenate([nchw[:, 0], nchw[:, 1]]))], 4)
+        if op == "Reshape":
+            # The TF shape is of the NHWC tensor: back to NHWC first. The batch size is kept from the input (0
+            # copies it), and a detector head's (1, anchors, values) keeps its anchors free (-1), so a fully
+            # convolutional detector runs on inputs of any size, its anchors following the picture's.
+            x = self.done[_name(ins[0])]
+            if self.rank[x] == 4:
+                x = self.op("Transpose", [x], 4, perm=[0, 2, 3, 1])
+            shape = self.constant(_name(ins[1])).astype(np.int64).reshape(-1).copy()
+            shape[0] = 0
+            if len(shape) == 3:
+                shape[1] = -1
+            return self.op("Reshape", [x, self.const("shape", shape)], len(shape))
+        if op == "Identity":
+            return self.done[_name(ins[0])]
         if op in ("Add", "AddV2", "Mul", "Sub", "Minimum", "Maximum", "BiasAdd"):
             ranks = [self.rank.get(self.done.get(_name(i), ""), 0) for i in ins]
             r = max(ranks)
             onnx_op = {"AddV2": "Add", "BiasAdd": "Add", "Minimum": "Min", "Maximum": "Max"}.get(op, op)
             return self.op(onnx_op, [self._operand(i, r) for i in ins], r)
         if op in ("Relu", "Relu6", "Sigmoid"):
-            x = self.done[_name(ins[0])]
-            if op == "Relu6":
-                lo, hi = self.const("zero", np.array(0, np.float32)), self.const("six", np.array(6, np.float32))
-                return self.op("Clip", [x, lo, hi], self.rank[x])
-            return self.op(op, [x], self.rank[x])
+            return self._activation(op, self.done[_name(ins[0])])
         if op == "Mean":
             x = self.done[_name(ins[0])]
             axes = [int(a) for a in np.atleast_1d(self.constant(_name(ins[1])))]
@@ -233,6 +275,12 @@ class _Builder:
 
 def build_onnx(graph: TfjsGraph, output: str, prep: InputPrep, model_name: str) -> onnx.ModelProto:
     """ONNX for the part of ``graph`` that computes ``output``: uint8 RGB (N, H, W, 3) in, the output out."""
+    return build_onnx_outputs(graph, {OUTPUT: output}, prep, model_name)
+
+
+def build_onnx_outputs(graph: TfjsGraph, outputs: dict[str, str], prep: InputPrep, model_name: str) -> onnx.ModelProto:
+    """ONNX for the part of ``graph`` computing ``outputs`` (ONNX output name -> TF node): uint8 RGB
+    (N, H, W, 3) in, each output as the graph computes it (the batch size left free)."""
     if len(graph.inputs) != 1:
         raise TfjsFormatError(f"expected one graph input, found {len(graph.inputs)}")
     b = _Builder(graph)
@@ -243,14 +291,18 @@ def build_onnx(graph: TfjsGraph, output: str, prep: InputPrep, model_name: str) 
     if prep.scale != 1.0:
         x = b.op("Mul", [x, b.const("scale", np.array(prep.scale, np.float32))], 4)
     b.done[graph.inputs[0]] = b.op("Transpose", [x], 4, perm=[0, 3, 1, 2])
-    out = b.value(_name(output))
-    b.nodes.append(helper.make_node("Identity", [out], [OUTPUT]))
-    h, w = prep.size
+    infos = []
+    for onnx_name, tf_name in outputs.items():
+        out = b.value(_name(tf_name))
+        b.nodes.append(helper.make_node("Identity", [out], [onnx_name]))
+        dims = ["N"] + [f"{onnx_name}_{i}" for i in range(1, b.rank[out])]
+        infos.append(helper.make_tensor_value_info(onnx_name, TensorProto.FLOAT, dims))
+    h, w = prep.size or ("H", "W")
     onnx_graph = helper.make_graph(
         b.nodes,
         model_name,
         [helper.make_tensor_value_info(INPUT, TensorProto.UINT8, ["N", h, w, 3])],
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", "D"])],
+        infos,
         b.inits,
     )
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="izde")

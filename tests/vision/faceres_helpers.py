@@ -1,4 +1,4 @@
-"""Finding the FaceRes network built by ``izde models build`` for tests that need it.
+"""Finding the FaceRes and BlazeFace networks built by ``izde models build`` for tests that need them.
 
 Tests run with a temporary model cache (tests/conftest.py), so the npm tarball fetched into the user's cache
 is copied in; it is never fetched by a test. Without it a test skips locally but fails in CI, where
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from izde.vision.npm_models import NpmNetwork
 from izde.vision.npm_weights import HUMAN
 
 # Read at import (collection), before the session fixture points IZDE_MODEL_CACHE at a temporary folder.
@@ -27,18 +28,30 @@ def _user_cache() -> Path:
     return user_cache_path("izde", appauthor=False) / "models"
 
 
-def require_faceres() -> Path:
-    """The ONNX FaceRes model in the test session's cache, converted from the user's fetched tarball."""
-    from izde.vision import faceres
+def _require(net: NpmNetwork) -> Path:
+    """The ONNX model of ``net`` in the test session's cache, converted from the user's fetched tarball."""
+    from izde.vision.npm_models import ensure_network, npm_dir, onnx_path
 
-    if faceres.is_built():
-        return faceres.onnx_path()
+    if onnx_path(net, HUMAN).is_file():
+        return onnx_path(net, HUMAN)
     src = _user_cache() / "npm" / HUMAN.tarball_name
     if not src.is_file():
-        reason = f"the FaceRes network is not built ({src} is missing): run 'izde models build' first"
+        reason = f"the {net.title} network is not built ({src} is missing): run 'izde models build' first"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    faceres.npm_dir().mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, faceres.npm_dir() / HUMAN.tarball_name)
-    return faceres.ensure_faceres(fetch=False).path
+    npm_dir().mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, npm_dir() / HUMAN.tarball_name)
+    return ensure_network(net, HUMAN, fetch=False).path
+
+
+def require_faceres() -> Path:
+    from izde.vision import faceres
+
+    return _require(faceres.NETWORK)
+
+
+def require_blazeface() -> Path:
+    from izde.vision import blazeface
+
+    return _require(blazeface.NETWORK)

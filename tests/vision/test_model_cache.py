@@ -97,5 +97,7 @@ def test_models_build_converts_faceres_from_the_fetched_tarball_without_npm(
     assert result.exit_code == 0, result.output
     built = {m["kind"]: m for m in json.loads(result.stdout)["models"]}
     assert built["faceres"]["built"] and built["faceres"]["source_sha256"] == faceres.HUMAN.sha256
+    # BlazeFace comes from the same tarball, converted in the same step.
+    assert built["blazeface"]["built"] and built["blazeface"]["source_sha256"] == faceres.HUMAN.sha256
     again = json.loads(CliRunner().invoke(app, ["build", "--json"]).stdout)
-    assert [m["built"] for m in again["models"]] == [False, False, False]
+    assert [m["built"] for m in again["models"]] == [False, False, False, False]

@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from izde.vision.tfjs_export import INPUT, InputPrep, TfjsFormatError, build_onnx, load_graph
+from izde.vision.tfjs_export import INPUT, InputPrep, TfjsFormatError, build_onnx, build_onnx_outputs, load_graph
 
 
 def _attr_list(values: list[int]) -> dict[str, Any]:
@@ -129,3 +129,35 @@ def test_a_layers_model_is_not_a_graph_model(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text(json.dumps({"format": "layers-model"}))
     with pytest.raises(TfjsFormatError, match=r"not a TF\.js graph model"):
         load_graph(tmp_path / "model.json")
+
+
+def test_fused_conv_pooling_channel_padding_and_a_detector_head_on_any_input_size(tmp_path: Path) -> None:
+    # BlazeFace's ops: a convolution fused with its bias and ReLU, 2x2 max pooling, channels padded with zeros
+    # (its residual blocks widen that way), a head reshaped to (1, anchors, values), read through Identity.
+    rng = np.random.default_rng(2)
+    w = rng.normal(0, 0.1, (3, 3, 3, 4)).astype(np.float16).astype(np.float32)
+    bias = rng.normal(0, 0.5, 4).astype(np.float16).astype(np.float32)
+    weights = {"w": w, "bias": bias, "pads": np.array([[0, 0], [0, 0], [0, 0], [0, 2]], np.int32)}
+    weights["shape"] = np.array([1, 8, 3], np.int32)  # the (1, anchors, values) of a 256 px input
+    conv = {"strides": _attr_list([1, 1, 1, 1]), "padding": _s("SAME"), "data_format": _s("NHWC")}
+    fused = {**conv, "fused_ops": {"list": {"s": [_s("BiasAdd")["s"], _s("Relu")["s"]]}}}
+    pool = {"strides": _attr_list([1, 2, 2, 1]), "ksize": _attr_list([1, 2, 2, 1]), "padding": _s("SAME")}
+    nodes = [
+        {"name": "c", "op": "_FusedConv2D", "input": ["x", "w", "bias"], "attr": fused},
+        {"name": "p", "op": "MaxPool", "input": ["c"], "attr": pool},
+        {"name": "wide", "op": "Pad", "input": ["p", "pads"]},
+        {"name": "head", "op": "Reshape", "input": ["wide", "shape"]},
+        {"name": "Identity", "op": "Identity", "input": ["head"]},
+    ]
+    graph = load_graph(_write(tmp_path, nodes, weights))
+    model = build_onnx_outputs(graph, {"out": "Identity"}, InputPrep(None, False, (0, 0, 0)), "t")
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for h, w_ in ((6, 8), (10, 6)):  # any input size: the anchors follow the picture's
+        pixels = rng.integers(0, 256, (2, h, w_, 3), dtype=np.uint8)
+        got = session.run(None, {INPUT: pixels})[0]
+        y = np.maximum(_conv(pixels.astype(np.float64), w, 1, False) + bias, 0)
+        y = y.reshape(2, h // 2, 2, w_ // 2, 2, 4).max(axis=(2, 4))
+        y = np.concatenate([y, np.zeros((*y.shape[:3], 2))], axis=3)
+        want = y.reshape(2, -1, 3)
+        assert got.shape == want.shape == (2, h * w_ // 4 * 6 // 3, 3)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
