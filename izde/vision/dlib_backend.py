@@ -24,7 +24,6 @@ def _models() -> Any:
     return face_recognition_models
 
 
-_per_thread = threading.local()
 # dlib's networks keep their activations in the network object and run without the GIL, so two threads
 # sharing one get each other's results; the reference networks run one call at a time.
 _net_lock = threading.Lock()
@@ -32,13 +31,10 @@ _net_lock = threading.Lock()
 
 def _hog() -> Any:
     """One HOG detector per thread: dlib's detector keeps scratch buffers and releases the GIL, so threads
-    sharing one get wrong boxes (measured: 41 of 138 frames differed with 3 threads). Creating one is cheap."""
-    detector = getattr(_per_thread, "hog", None)
-    if detector is None:
-        import dlib
+    sharing one get wrong boxes (measured: 41 of 138 frames differed with 3 threads)."""
+    from izde.vision.hog_levels import thread_detector
 
-        detector = _per_thread.hog = dlib.get_frontal_face_detector()
-    return detector
+    return thread_detector()
 
 
 @cache

@@ -141,19 +141,16 @@ def _load(data: bytes) -> Any:
         Path(path).unlink()
 
 
-def _detector(levels: int | None) -> Any:
-    """This thread's detector scanning at most ``levels`` levels (None: all). One per thread: dlib's detector
-    keeps scratch buffers and releases the GIL."""
+def thread_detector(levels: int | None = None) -> Any:
+    """This thread's frontal face detector scanning at most ``levels`` pyramid levels (None: all). One per
+    thread: dlib's detector keeps scratch buffers and releases the GIL, so threads sharing one get wrong boxes.
+    Loaded from the serialized model (~2 ms) rather than dlib's built-in text (~0.25 s each time)."""
     cached: dict[int | None, Any] | None = getattr(_per_thread, "detectors", None)
     if cached is None:
         cached = _per_thread.detectors = {}
     if levels not in cached:
-        if levels is None:
-            import dlib
-
-            cached[levels] = dlib.get_frontal_face_detector()
-        else:
-            cached[levels] = _load(_model().limited(levels))
+        model = _model()
+        cached[levels] = _load(model.data if levels is None else model.limited(levels))
     return cached[levels]
 
 
@@ -183,7 +180,7 @@ def scan_levels(base: Image, first: int, count: int | None, adjust_threshold: fl
     level = base
     for _ in range(first):
         level = pyr(level)
-    rects, scores, _ = _detector(count).run(level, 0, adjust_threshold)
+    rects, scores, _ = thread_detector(count).run(level, 0, adjust_threshold)
     if first:
         rects = [_to_base(pyr, r, first) for r in rects]
     return Hits(_boxes(rects), np.asarray(scores, np.float64).reshape(-1))
