@@ -64,10 +64,10 @@ class VisionSettings(_Strict):
         description=(
             "Threads one frame's face detection runs on; 0: one per usable core. HOG searches larger than "
             "~320x320 px are cut by pyramid level into jobs that find the same faces with the same scores, "
-            "and a frame's regions run side by side. Measured on 2 cores (crowd 1280x720, whole frames): two "
-            "threads detect in ~0.6x the wall-clock time for ~1.1x the CPU time. 1 (the default) suits "
-            "'izde serve' and 'izde worker', where many cameras already share the cores; 'izde watch' of one "
-            "source uses 0 unless this is set."
+            "and a frame's regions run side by side. Measured on 2 cores, whole 1280x720 crowd frames: with the "
+            "second core free, 2 threads took 0.65x the wall-clock time for 1.1x the CPU time; with it busy "
+            "(another process), no gain. 1 (the default) suits 'izde serve' and 'izde worker', where the "
+            "cameras already share the cores; 'izde watch' of one source uses 0 unless this is set."
         ),
     )
 

@@ -1,11 +1,16 @@
 """dlib's HOG face detection of one image cut by pyramid level into jobs that run on several cores at once.
 
 dlib scans an image pyramid: the image (upsampled ``upsample`` times), then each level 5/6 the size of the one
-before (``pyramid_down<6>``), every level on its own. A job here scans a run of consecutive levels: the first
-with a copy of the detector limited to its levels (``max_pyramid_levels``), the others with the full detector
-on the first of their levels, built by dlib's own resampling. Each level's picture, features and detections are
-then those of the single-threaded run, and the jobs' detections are joined by dlib's own non-maximum
-suppression (highest score first, dlib's overlap test), so the split finds the same faces.
+before (``pyramid_down<6>``), every level on its own. A job here scans a run of consecutive levels: it starts
+from the first of them, built by dlib's own resampling, with a copy of the detector limited to as many levels
+as it scans (``max_pyramid_levels``; the last job scans to the end). Each level's picture, features and
+detections are then those of the single-threaded run, boxes are mapped back from the level they were found on
+as dlib maps them, and the jobs' detections are joined by dlib's own non-maximum suppression (highest score
+first, dlib's overlap test), so the split finds the same faces with the same scores. Nothing is scanned twice:
+a job costs about what its levels cost in one run, plus resampling down to its first level.
+
+The limited copies are made by changing that one field in dlib's serialized model; its layout is checked when
+read, and a dlib whose model reads otherwise fails loudly rather than detecting differently.
 
 Cutting the frame into strips does not: dlib resamples each level over the whole width of what it is given, so
 a strip's levels sample other points than the frame's (measured on crowd.mp4 at 720p: scores moved by up to
