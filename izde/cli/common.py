@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,14 +42,22 @@ def settings(ctx: typer.Context, **overrides: Any) -> Settings:
     return load_settings(home=opts.home, config_file=opts.config, **overrides)
 
 
-def open_izde(ctx: typer.Context, *, as_user: bool = True, **overrides: Any) -> Izde:
+def open_izde(
+    ctx: typer.Context,
+    *,
+    as_user: bool = True,
+    adjust: Callable[[Settings], Settings] | None = None,
+    **overrides: Any,
+) -> Izde:
     """The service for this command, acting as the user whose token ``izde login`` saved (or IZDE_TOKEN);
     ``as_user=False`` for the commands that need nobody logged in (init, login), which a stale token must not
-    break."""
+    break. ``adjust``: the command's own defaults, applied to the loaded settings (an override would hide
+    what the user set)."""
     from izde.api import Izde
     from izde.service.core import token_from_environment
 
-    izde = Izde(settings(ctx, **overrides))
+    loaded = settings(ctx, **overrides)
+    izde = Izde(adjust(loaded) if adjust is not None else loaded)
     token = token_from_environment(izde.settings) if as_user else None
     if token:
         izde.use_token(token)

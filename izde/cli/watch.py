@@ -13,6 +13,7 @@ from izde.api import AlertView
 from izde.cli.alerts import parse_time
 from izde.cli.common import err_console, open_izde, print_json, user_errors
 from izde.cli.views import alert_dict
+from izde.config import Settings
 from izde.pipeline.watcher import WatchCounters
 from izde.vision.types import Frame
 
@@ -34,6 +35,14 @@ def _frame_total(source: str | None) -> int | None:
 
 def _recorded_at(value: str | None) -> datetime | None:
     return parse_time(value, "--recorded-at")
+
+
+def one_source(s: Settings) -> Settings:
+    """One source watched alone has the cores to itself: its detection runs on all of them, unless
+    ``vision.detect_threads`` was set (serve and workers keep one thread per camera)."""
+    if "detect_threads" in s.vision.model_fields_set:
+        return s
+    return s.model_copy(update={"vision": s.vision.model_copy(update={"detect_threads": 0})})
 
 
 def watch(
@@ -61,7 +70,7 @@ def watch(
     """
     overrides: dict[str, Any] = {"pipeline": {"analysis_fps": fps}} if fps else {}
     stop = threading.Event()
-    with user_errors(), open_izde(ctx, **overrides) as izde:
+    with user_errors(), open_izde(ctx, adjust=one_source, **overrides) as izde:
         started = _recorded_at(recorded_at)
         total = _frame_total(source)
 

@@ -20,12 +20,13 @@ from typing import Any
 import cv2
 from pydantic import ValidationError
 
-from izde.config import PipelineSettings, Settings
+from izde.config import PipelineSettings, Settings, VisionSettings
 from izde.errors import InvalidInput
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
-from izde.vision.stack import VisionStack
+from izde.vision.parallel import detect_pool
+from izde.vision.stack import VisionStack, build_stack
 from izde.watchlist.index import Index
 
 HAMILTON = Path("video/hamilton/short_hamilton_clip.mp4")
@@ -199,19 +200,40 @@ def path_settings(settings: Settings) -> dict[str, Settings]:
 
 
 def variant(settings: Settings, changes: str) -> Settings:
-    """``settings`` with the gated path's pipeline settings changed by 'key=value,key=value'."""
-    values: dict[str, str] = {}
+    """``settings`` with the gated path's pipeline or vision settings changed by 'key=value,key=value'
+    (e.g. 'search_every=2,detect_threads=2')."""
+    values: dict[str, dict[str, str]] = {"pipeline": {}, "vision": {}}
     for item in filter(None, (p.strip() for p in changes.split(","))):
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep:
-            raise InvalidInput(f"'{item}' is not KEY=VALUE", "e.g. --also busy_scan=coarse,search_every=2")
-        values[key.strip()] = value.strip()
-    base = path_settings(settings)["gated"].pipeline.model_dump()
+            raise InvalidInput(f"'{item}' is not KEY=VALUE", "e.g. --also busy_scan=coarse,detect_threads=2")
+        values[_section(key)][key] = value.strip()
+    gated = path_settings(settings)["gated"]
     try:
-        pipeline = PipelineSettings.model_validate({**base, **values})
+        pipeline = PipelineSettings.model_validate({**gated.pipeline.model_dump(), **values["pipeline"]})
+        vision = VisionSettings.model_validate({**gated.vision.model_dump(), **values["vision"]})
     except ValidationError as e:
-        raise InvalidInput(f"invalid pipeline settings {changes!r}: {e}") from e
-    return settings.model_copy(update={"pipeline": pipeline})
+        raise InvalidInput(f"invalid settings {changes!r}: {e}") from e
+    return settings.model_copy(update={"pipeline": pipeline, "vision": vision})
+
+
+def _section(key: str) -> str:
+    """Which settings section a --also key belongs to (the two share no field names)."""
+    for name, model in (("pipeline", PipelineSettings), ("vision", VisionSettings)):
+        if key in model.model_fields:
+            return name
+    raise InvalidInput(f"unknown setting {key!r}", "use a field of pipeline or vision ('izde config show')")
+
+
+def stack_for(stack: VisionStack, base: Settings, s: Settings) -> VisionStack:
+    """The stack a path runs with: ``stack`` itself, or its networks with the path's detection threads, or
+    (other vision settings) one built for the path."""
+    if s.vision == base.vision:
+        return stack
+    if s.vision.model_copy(update={"detect_threads": base.vision.detect_threads}) == base.vision:
+        return stack.with_pool(detect_pool(s.vision.detect_threads))
+    return build_stack(s.vision)
 
 
 def load_average() -> list[float]:
@@ -234,25 +256,17 @@ def compare_paths(
     the least CPU time."""
     load_start = load_average()
     paths = {**path_settings(settings), **(extra or {})}
-    out: dict[str, Any] = {"cores": cores(), "analysis_fps": settings.pipeline.analysis_fps, "clips": {}}
-    for clip in clips:
-        best: dict[str, PathFigures] = {}
-        for i in range(repeat):
-            for name, s in paths.items():
-                log(f"{clip.name}: {name} path (run {i + 1} of {repeat})")
-                fig = watch_clip(clip, gallery, s, stack, name)
-                if name not in best or fig.cpu_s < best[name].cpu_s:
-                    best[name] = fig
-        full, gated = best["full-frame"], best["gated"]
-        out["clips"][clip.name] = {
-            "video_s": clip.seconds,
-            "size": list(clip.size),
-            "paths": {k: asdict(v) for k, v in best.items()},
-            "cpu_ratio": full.cpu_s / gated.cpu_s if gated.cpu_s else None,
-        }
+    stacks = {name: stack_for(stack, settings, s) for name, s in paths.items()}
+    try:
+        out = _measure(clips, gallery, settings, paths, stacks, repeat, log)
+    finally:
+        for s in stacks.values():
+            if s is not stack:
+                s.close()
     p = settings.pipeline
     out["settings"] = {
         "detector": f"{settings.vision.detector} upsample {settings.vision.detector_upsample}",
+        "detect_threads": {name: s.pool.threads if s.pool else 1 for name, s in stacks.items()},
         "embedder": stack.embedder.name,
         "motion": paths["gated"].pipeline.motion,
         "full_scan_s": p.full_scan_s,
@@ -262,4 +276,32 @@ def compare_paths(
         "motion_max_area": p.motion_max_area,
     }
     out["load_average"] = {"start": load_start, "end": load_average()}
+    return out
+
+
+def _measure(
+    clips: list[BenchClip],
+    gallery: Index,
+    settings: Settings,
+    paths: dict[str, Settings],
+    stacks: dict[str, VisionStack],
+    repeat: int,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"cores": cores(), "analysis_fps": settings.pipeline.analysis_fps, "clips": {}}
+    for clip in clips:
+        best: dict[str, PathFigures] = {}
+        for i in range(repeat):
+            for name, s in paths.items():
+                log(f"{clip.name}: {name} path (run {i + 1} of {repeat})")
+                fig = watch_clip(clip, gallery, s, stacks[name], name)
+                if name not in best or fig.cpu_s < best[name].cpu_s:
+                    best[name] = fig
+        full, gated = best["full-frame"], best["gated"]
+        out["clips"][clip.name] = {
+            "video_s": clip.seconds,
+            "size": list(clip.size),
+            "paths": {k: asdict(v) for k, v in best.items()},
+            "cpu_ratio": full.cpu_s / gated.cpu_s if gated.cpu_s else None,
+        }
     return out

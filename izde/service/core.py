@@ -105,6 +105,9 @@ class Core:
         return self._key
 
     def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()  # its detection threads (vision.detect_threads), if any
+            self._stack = None
         if self._db is not None:
             self._db.close()
             self._db = None

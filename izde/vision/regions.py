@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from izde.vision.parallel import DetectPool, Split, split
 from izde.vision.protocols import Detector
 from izde.vision.types import I32, Faces, Image
 
@@ -134,23 +135,42 @@ def _at_least(boxes: np.ndarray, side: int, shape: tuple[int, ...]) -> I32:
     return np.round(b).astype(np.int32)
 
 
-def detect_in_regions(detector: Detector, image: Image, plan: RegionPlan, coarse: Detector | None = None) -> Faces:
+def detect_in_regions(
+    detector: Detector,
+    image: Image,
+    plan: RegionPlan,
+    coarse: Detector | None = None,
+    pool: DetectPool | None = None,
+) -> Faces:
     """The faces in the plan's regions (by ``detector``) and its coarse regions (by ``coarse``), in frame
-    coordinates, each face once."""
+    coordinates, each face once. With a ``pool`` the searches run side by side, large ones cut into jobs
+    that find the same faces (:mod:`izde.vision.parallel`)."""
+    parts = pool.threads if pool is not None else 1
     if plan.full:
-        return detector.detect(image)
-    boxes, scores = [], []
+        return _run([split(detector, image, parts)], pool)[0]
+    origins, searches = [], []
     for regions, det in ((plan.regions, detector), (plan.coarse, coarse or detector)):
         for x0, y0, x1, y1 in regions.tolist():
             # dlib's HOG cells are 8 px: a crop starting on the frame's cell grid sees a face as the frame does
             x0, y0 = x0 - x0 % GRID, y0 - y0 % GRID
-            found = det.detect(np.ascontiguousarray(image[y0:y1, x0:x1]))
-            if len(found):
-                boxes.append(found.boxes + np.array([x0, y0, x0, y0], np.int32))
-                scores.append(found.scores)
-    if not boxes:
+            origins.append(np.array([x0, y0, x0, y0], np.int32))
+            searches.append(split(det, np.ascontiguousarray(image[y0:y1, x0:x1]), parts))
+    found = [(f, o) for f, o in zip(_run(searches, pool), origins, strict=True) if len(f)]
+    if not found:
         return Faces.empty()
-    return dedupe(Faces(np.concatenate(boxes).astype(np.int32), np.concatenate(scores).astype(np.float32)))
+    boxes = np.concatenate([f.boxes + o for f, o in found]).astype(np.int32)
+    return dedupe(Faces(boxes, np.concatenate([f.scores for f, _ in found]).astype(np.float32)))
+
+
+def _run(searches: list[Split], pool: DetectPool | None) -> list[Faces]:
+    """Each search's faces: all their jobs in one batch (side by side with a pool), then each joined."""
+    jobs = [job for s in searches for job in s.jobs]
+    results = pool.run(jobs) if pool is not None else [job() for job in jobs]
+    out, at = [], 0
+    for s in searches:
+        out.append(s.join(results[at : at + len(s.jobs)]))
+        at += len(s.jobs)
+    return out
 
 
 def dedupe(faces: Faces, max_iou: float = 0.4) -> Faces:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from izde.config import VisionSettings
+from izde.vision.parallel import DetectPool, detect_pool
 from izde.vision.protocols import Aligner, ChipEmbedder, Detector, Embedder
 from izde.vision.quality import assess
-from izde.vision.regions import RegionPlan, detect_in_regions
+from izde.vision.regions import RegionPlan, detect_in_regions, whole
 from izde.vision.types import F32, Faces, Image
 
 
@@ -23,6 +24,8 @@ class VisionStack:
     aligner: Aligner
     embedder: Embedder
     extra: tuple[ChipEmbedder, ...] = ()
+    # Threads one frame's detection runs on (vision.detect_threads); None: the calling thread alone.
+    pool: DetectPool | None = None
 
     def with_embedder(self, embedder: Embedder) -> VisionStack:
         """The same stack with dlib's descriptor computed by ``embedder`` (a batching or counting wrapper)."""
@@ -63,9 +66,9 @@ class VisionStack:
         With a ``plan``, faces are searched only in its regions (the whole image when it says so), and in its
         coarse regions by the ``coarse`` detector."""
         if plan is None:
-            found = self.detector.detect(image)
+            found = detect_in_regions(self.detector, image, whole(image.shape, "first"), pool=self.pool)
         elif not plan.empty():
-            found = detect_in_regions(self.detector, image, plan, coarse)
+            found = detect_in_regions(self.detector, image, plan, coarse, self.pool)
         else:
             found = Faces.empty()
         keep = found.widths() >= min_face_px
@@ -75,6 +78,15 @@ class VisionStack:
     def align(self, image: Image, faces: Faces) -> Faces:
         """``faces`` (boxes found or carried) with landmarks, chips and quality."""
         return assess(self.aligner.align(image, faces))
+
+    def with_pool(self, pool: DetectPool | None) -> VisionStack:
+        """The same networks with detection on ``pool`` (closing the new stack closes that pool)."""
+        return replace(self, pool=pool)
+
+    def close(self) -> bool:
+        """Stop the detection threads, within a bound (see :meth:`DetectPool.close`). True when none is left.
+        The stack still detects afterwards only where it has no pool."""
+        return self.pool.close() if self.pool is not None else True
 
 
 def coarser(detector: Detector) -> Detector | None:
@@ -138,4 +150,6 @@ def build_extra(v: VisionSettings) -> tuple[ChipEmbedder, ...]:
 def build_stack(v: VisionSettings) -> VisionStack:
     from izde.vision.dlib_backend import DlibAligner
 
-    return VisionStack(build_detector(v), DlibAligner(), build_descriptor(v), build_extra(v))
+    return VisionStack(
+        build_detector(v), DlibAligner(), build_descriptor(v), build_extra(v), detect_pool(v.detect_threads)
+    )
