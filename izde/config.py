@@ -38,13 +38,15 @@ class _Strict(BaseModel):
 
 
 class VisionSettings(_Strict):
-    detector: Literal["hog", "mmod", "blazeface"] = Field(
-        "hog",
+    detector: Literal["blazeface", "hog", "mmod"] = Field(
+        "blazeface",
         description=(
-            "Face detector: dlib's HOG (frontal faces), the MMOD CNN (more poses, slower) or BlazeFace (a small "
-            "CNN, MediaPipe's 256 px model; needs 'izde models build'). Measured on the shared clips: BlazeFace "
-            "at blazeface_scale 0.5 finds 97% of the faces HOG finds and 68% more (faces turned down or aside), "
-            "at about a fifth of HOG's CPU time on a 720p frame."
+            "Face detector: BlazeFace (a small CNN, MediaPipe's 256 px model, run fully convolutional over the "
+            "frame; needs 'izde models build'), dlib's HOG (frontal faces) or dlib's MMOD CNN (more poses, slow). "
+            "Measured on the shared clips: BlazeFace at blazeface_scale 0.5 and min score 0.7 finds 91% of the "
+            "faces HOG with one upsampling finds and 32% more in all (faces turned down or aside), at a sixth of "
+            "HOG's CPU time on a 720p frame (48 ms against ~300 ms); with the whole pipeline, 2.9 instead of 1.2 "
+            "cameras per 2 cores on the 720p crowd clip, 11 instead of 5 on Hamilton, with the same alerts."
         ),
     )
     blazeface_scale: float = Field(
@@ -58,10 +60,14 @@ class VisionSettings(_Strict):
         ),
     )
     blazeface_min_score: float = Field(
-        0.6,
+        0.7,
         gt=0.0,
         lt=1.0,
-        description="BlazeFace's confidence a detection needs; lower finds more faces and more non-faces.",
+        description=(
+            "BlazeFace's confidence a detection needs; lower finds more faces and more non-faces. Measured on the "
+            "shared clips: 0.6 finds 95% of HOG's faces and 57% more in all, but also a dark sleeve in one "
+            "reference photo (which then needs --face); 0.7 finds 91% and 32% more, and no non-face there."
+        ),
     )
     detector_backend: Literal["dlib", "onnx"] = Field(
         "onnx", description="What runs the MMOD CNN: dlib itself or izde's ONNX export of the same network."
@@ -74,20 +80,22 @@ class VisionSettings(_Strict):
         ge=0,
         le=3,
         description=(
-            "Times the image is upsampled before detection; each step finds faces ~1/2 smaller. Default: 1 for "
-            "HOG (finds faces from ~40 px), 0 for MMOD (finds them from ~80 px, at a quarter of the cost of 1)."
+            "HOG and MMOD: times the image is upsampled before detection; each step finds faces ~1/2 smaller. "
+            "Default: 1 for HOG (finds faces from ~40 px), 0 for MMOD (from ~80 px, a quarter of the cost of 1). "
+            "BlazeFace uses blazeface_scale instead."
         ),
     )
 
-    detect_threads: int = Field(
+    threads: int = Field(
         1,
         ge=0,
         description=(
-            "Threads one frame's face detection runs on; 0: one per usable core. HOG searches larger than "
-            "~320x320 px are cut by pyramid level into jobs that find the same faces with the same scores, "
-            "and a frame's regions run side by side. Measured on 2 cores, whole 1280x720 crowd frames: with the "
-            "second core free, 2 threads took 0.65x the wall-clock time for 1.1x the CPU time; with it busy "
-            "(another process), no gain. 1 (the default) suits 'izde serve' and 'izde worker', where the "
+            "Threads one frame's analysis runs on: its face detection and the ONNX Runtime networks' own "
+            "threads; 0: one per usable core. HOG searches larger than ~320x320 px are cut by pyramid level into "
+            "jobs that find the same faces with the same scores, and a frame's regions run side by side. Measured "
+            "on 2 cores, whole 1280x720 crowd frames: with the second core free, 2 threads took 0.65x the "
+            "wall-clock time for 1.1x the CPU time; with it busy, no gain. 1 (the default) costs the least CPU per "
+            "frame and suits 'izde serve' and 'izde worker', where the "
             "cameras already share the cores; 'izde watch' of one source uses 0 unless this is set."
         ),
     )
@@ -250,12 +258,12 @@ class PipelineSettings(_Strict):
     busy_scan: Literal["full", "coarse"] = Field(
         "full",
         description=(
-            "With motion gating, what a busy frame (motion nearly everywhere) gets: 'full' searches it whole; "
-            "'coarse' searches it once with one upsampling less (a quarter of the cost; HOG then finds faces "
-            "from ~80 px instead of ~40 px) and its tracked faces at full resolution, leaving small new faces to "
-            "the next full scan. Measured: 'coarse' doubled the cameras on the crowd clip (0.7 -> 1.6 at 720p) "
-            "with the same alerts and tracks within 10%, but found 14% fewer faces at 720p, so 'full' is the "
-            "default; choose 'coarse' where faces are large or CPU is short."
+            "With motion gating and the HOG detector, what a busy frame (motion nearly everywhere) gets: 'full' "
+            "searches it whole; 'coarse' searches it once with one upsampling less (a quarter of the cost; HOG "
+            "then finds faces from ~80 px instead of ~40 px) and its tracked faces at full resolution, leaving "
+            "small new faces to the next full scan. Measured with HOG: 'coarse' doubled the cameras on the crowd "
+            "clip (1.2 -> 2.1 at 720p) with the same alerts and tracks, but found 7% fewer faces at 720p. "
+            "BlazeFace has no coarser step: its busy frames are searched whole."
         ),
     )
     stream_retries: int = Field(5, ge=0, description="Reconnect attempts for a live stream that drops.")

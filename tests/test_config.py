@@ -61,7 +61,8 @@ def test_missing_explicit_config_file(tmp_path: Path) -> None:
 
 
 def test_detector_upsample_defaults() -> None:
-    assert load_settings().vision.detector_upsample == 1
+    assert load_settings().vision.detector == "blazeface"  # which scales instead (vision.blazeface_scale)
+    assert load_settings(vision={"detector": "hog"}).vision.detector_upsample == 1
     assert load_settings(vision={"detector": "mmod"}).vision.detector_upsample == 0
     assert load_settings(vision={"detector": "mmod", "upsample": 2}).vision.detector_upsample == 2
 

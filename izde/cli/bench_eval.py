@@ -141,8 +141,7 @@ def capacity(
     also: list[str] | None = typer.Option(
         None,
         "--also",
-        help="Also run the gated path with pipeline or vision settings changed, e.g. 'search_every=2' or "
-        "'detect_threads=2'.",
+        help="Also run the gated path with pipeline or vision settings changed, e.g. 'search_every=2' or 'threads=2'.",
     ),
     with_stages: bool = typer.Option(
         False, "--stages", help="Also estimate from per-stage costs, as earlier versions did (slower)."

@@ -39,10 +39,10 @@ def _recorded_at(value: str | None) -> datetime | None:
 
 def one_source(s: Settings) -> Settings:
     """One source watched alone has the cores to itself: its detection runs on all of them, unless
-    ``vision.detect_threads`` was set (serve and workers keep one thread per camera)."""
-    if "detect_threads" in s.vision.model_fields_set:
+    ``vision.threads`` was set (serve and workers keep one thread per camera)."""
+    if "threads" in s.vision.model_fields_set:
         return s
-    return s.model_copy(update={"vision": s.vision.model_copy(update={"detect_threads": 0})})
+    return s.model_copy(update={"vision": s.vision.model_copy(update={"threads": 0})})
 
 
 def watch(

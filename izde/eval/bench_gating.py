@@ -25,7 +25,7 @@ from izde.errors import InvalidInput
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
-from izde.vision.parallel import detect_pool
+from izde.vision.parallel import detect_pool, usable_cores
 from izde.vision.stack import VisionStack, build_stack
 from izde.watchlist.index import Index
 
@@ -144,10 +144,7 @@ class PathFigures:
 
 
 def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 def watch_clip(clip: BenchClip, gallery: Index, settings: Settings, stack: VisionStack, name: str) -> PathFigures:
@@ -201,13 +198,13 @@ def path_settings(settings: Settings) -> dict[str, Settings]:
 
 def variant(settings: Settings, changes: str) -> Settings:
     """``settings`` with the gated path's pipeline or vision settings changed by 'key=value,key=value'
-    (e.g. 'search_every=2,detect_threads=2')."""
+    (e.g. 'search_every=2,threads=2')."""
     values: dict[str, dict[str, str]] = {"pipeline": {}, "vision": {}}
     for item in filter(None, (p.strip() for p in changes.split(","))):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep:
-            raise InvalidInput(f"'{item}' is not KEY=VALUE", "e.g. --also busy_scan=coarse,detect_threads=2")
+            raise InvalidInput(f"'{item}' is not KEY=VALUE", "e.g. --also busy_scan=coarse,threads=2")
         values[_section(key)][key] = value.strip()
     gated = path_settings(settings)["gated"]
     try:
@@ -231,8 +228,8 @@ def stack_for(stack: VisionStack, base: Settings, s: Settings) -> VisionStack:
     (other vision settings) one built for the path."""
     if s.vision == base.vision:
         return stack
-    if s.vision.model_copy(update={"detect_threads": base.vision.detect_threads}) == base.vision:
-        return stack.with_pool(detect_pool(s.vision.detect_threads))
+    if s.vision.model_copy(update={"threads": base.vision.threads}) == base.vision:
+        return stack.with_pool(detect_pool(s.vision.threads))
     return build_stack(s.vision)
 
 
@@ -266,7 +263,7 @@ def compare_paths(
     p = settings.pipeline
     out["settings"] = {
         "detector": f"{settings.vision.detector} upsample {settings.vision.detector_upsample}",
-        "detect_threads": {name: s.pool.threads if s.pool else 1 for name, s in stacks.items()},
+        "threads": {name: s.pool.threads if s.pool else 1 for name, s in stacks.items()},
         "embedder": stack.embedder.name,
         "motion": paths["gated"].pipeline.motion,
         "full_scan_s": p.full_scan_s,

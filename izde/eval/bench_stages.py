@@ -135,9 +135,20 @@ def _onnx_mmod(settings: Settings, upsample: int) -> Any:
         return None
 
 
+def _blazeface(settings: Settings) -> Any:
+    from izde.vision.stack import build_detector
+
+    try:
+        return build_detector(settings.vision.model_copy(update={"detector": "blazeface", "threads": 1}))
+    except Exception:  # not built here: the stage is left out
+        return None
+
+
 def detector_key(settings: Settings) -> str:
     """The ``detect`` entry of :func:`stages` that the settings' detector runs as."""
     v = settings.vision
+    if v.detector == "blazeface":
+        return f"blazeface-scale{v.blazeface_scale:g}"
     backend = "" if v.detector == "hog" else f"-{v.detector_backend}"
     return f"{v.detector}{backend}-upsample{v.detector_upsample}"
 
@@ -185,6 +196,16 @@ def stages(
             if up == hog_up:
                 faces_per_frame = found
                 r["faces_per_frame"] = r["faces_per_frame_by_detector"][f"hog-upsample{up}"]
+        bf = _blazeface(settings)
+        if bf is not None:
+            log(f"{clip.name}: BlazeFace (ONNX Runtime)")
+            key = detector_key(
+                settings.model_copy(update={"vision": settings.vision.model_copy(update={"detector": "blazeface"})})
+            )
+            found = _measure_detector(r, key, bf, clip.frames)
+            if settings.vision.detector == "blazeface":  # the faces the pipeline would align and describe
+                faces_per_frame = found
+                r["faces_per_frame"] = r["faces_per_frame_by_detector"][key]
         mm_onnx = _onnx_mmod(settings, mmod_up)
         if mm_onnx is not None:
             log(f"{clip.name}: MMOD (ONNX Runtime)")

@@ -106,7 +106,7 @@ class Core:
 
     def close(self) -> None:
         if self._stack is not None:
-            self._stack.close()  # its detection threads (vision.detect_threads), if any
+            self._stack.close()  # its detection threads (vision.threads), if any
             self._stack = None
         if self._db is not None:
             self._db.close()

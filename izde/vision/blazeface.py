@@ -115,7 +115,7 @@ class BlazefaceDetector:
     def __init__(
         self,
         scale: float = 0.5,
-        threshold: float = 0.6,
+        threshold: float = 0.7,
         device: str = "cpu",
         model_path: Path | None = None,
         threads: int = 1,
@@ -160,9 +160,23 @@ class BlazefaceDetector:
             g = SIZE / max(h, w)
             b, p = self._run(_resized(image, g))
             large = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / g >= LARGE_PX / s
-            boxes.append(b[large] / g)
-            scores.append(p[large])
+            big = b[large] / g
+            # At ``scale`` such a face is larger than anything the network learnt, and its eyes or mouth can
+            # pass for faces of their own: what lies mostly inside a large face is part of it.
+            inside = _inside(boxes[0], big)
+            boxes, scores = [boxes[0][~inside], big], [scores[0][~inside], p[large]]
         return _faces(np.concatenate(boxes), np.concatenate(scores), (h, w))
+
+
+def _inside(boxes: np.ndarray, outer: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """(K,) bool: at least ``share`` of each box's area lies inside one of ``outer``."""
+    if not len(boxes) or not len(outer):
+        return np.zeros(len(boxes), bool)
+    lt = np.maximum(boxes[:, None, :2], outer[None, :, :2])
+    rb = np.minimum(boxes[:, None, 2:], outer[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    return np.asarray((inter / np.maximum(area, 1e-6)[:, None] >= share).any(axis=1))
 
 
 def _resized(image: Image, scale: float) -> Image:

@@ -8,7 +8,6 @@ usable on a GPU. The ONNX files are converted from dlib's own weight files on fi
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from izde.vision import mmod_pyramid as mp
 from izde.vision.dlibfile import load_network
 from izde.vision.model_cache import ModelKind, ensure_model, source_path
 from izde.vision.onnx_export import MMOD_INPUT, RESNET_INPUT
+from izde.vision.parallel import usable_cores
 from izde.vision.types import CHIP_SIZE, DESCRIPTOR_DIM, F32, Faces, Image, check_image
 
 Device = Literal["cpu", "cuda", "auto"]
@@ -27,13 +27,6 @@ log = logging.getLogger(__name__)
 
 class OnnxRuntimeError(IzdeError):
     """ONNX Runtime is missing, or cannot run a model on the requested device."""
-
-
-def _cpu_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def providers_for(device: Device) -> list[Any]:
@@ -63,7 +56,7 @@ def make_session(path: Path, device: Device, threads: int | None = None) -> Any:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # One intra-op thread per usable core; inter-op parallelism does nothing for these chain-like graphs.
-    opts.intra_op_num_threads = threads or _cpu_threads()
+    opts.intra_op_num_threads = threads or usable_cores()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     # Idle pool threads would otherwise spin between runs, taking the cores that decoding, the image

@@ -40,14 +40,15 @@ class Splittable(Protocol):
 
 
 def usable_cores() -> int:
+    """Cores this process may run on (its affinity, where the system says)."""
     try:
-        return len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        return max(1, os.cpu_count() or 1)
 
 
 def resolve_threads(setting: int) -> int:
-    """``vision.detect_threads`` as a count: 0 is one per usable core."""
+    """``vision.threads`` as a count: 0 is one per usable core."""
     return setting if setting > 0 else usable_cores()
 
 
@@ -111,6 +112,6 @@ class DetectPool:
 
 
 def detect_pool(threads: int) -> DetectPool | None:
-    """A pool for ``threads`` threads (``vision.detect_threads``; 0: one per usable core), or None for one."""
+    """A pool for ``threads`` threads (``vision.threads``; 0: one per usable core), or None for one."""
     n = resolve_threads(threads)
     return DetectPool(n) if n > 1 else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from izde.config import VisionSettings
-from izde.vision.parallel import DetectPool, detect_pool
+from izde.vision.parallel import DetectPool, detect_pool, resolve_threads
 from izde.vision.protocols import Aligner, ChipEmbedder, Detector, Embedder
 from izde.vision.quality import assess
 from izde.vision.regions import RegionPlan, detect_in_regions, whole
@@ -24,7 +24,7 @@ class VisionStack:
     aligner: Aligner
     embedder: Embedder
     extra: tuple[ChipEmbedder, ...] = ()
-    # Threads one frame's detection runs on (vision.detect_threads); None: the calling thread alone.
+    # Threads one frame's detection runs on (vision.threads); None: the calling thread alone.
     pool: DetectPool | None = None
 
     def with_embedder(self, embedder: Embedder) -> VisionStack:
@@ -108,7 +108,9 @@ def build_detector(v: VisionSettings, upsample: int | None = None) -> Detector:
     if v.detector == "blazeface":
         from izde.vision.blazeface import BlazefaceDetector
 
-        return BlazefaceDetector(v.blazeface_scale, v.blazeface_min_score, device=v.onnx_device)
+        # One network run per frame: its own threads are what spreads a frame over the cores.
+        threads = resolve_threads(v.threads)
+        return BlazefaceDetector(v.blazeface_scale, v.blazeface_min_score, device=v.onnx_device, threads=threads)
     if v.detector_backend == "onnx":
         from izde.vision.onnx_backend import OnnxMmodDetector  # type: ignore[import-not-found,unused-ignore]
 
@@ -123,7 +125,7 @@ def build_embedder(v: VisionSettings) -> Embedder:
     if v.embedder == "onnx":
         from izde.vision.onnx_backend import OnnxEmbedder  # type: ignore[import-not-found,unused-ignore]
 
-        embedder: Embedder = OnnxEmbedder(device=v.onnx_device)
+        embedder: Embedder = OnnxEmbedder(device=v.onnx_device, threads=resolve_threads(v.threads))
         return embedder
     from izde.vision.dlib_backend import DlibEmbedder
 
@@ -144,12 +146,10 @@ def build_extra(v: VisionSettings) -> tuple[ChipEmbedder, ...]:
         return ()
     from izde.vision.faceres import FaceresEmbedder
 
-    return (FaceresEmbedder(device=v.onnx_device),)
+    return (FaceresEmbedder(device=v.onnx_device, threads=resolve_threads(v.threads)),)
 
 
 def build_stack(v: VisionSettings) -> VisionStack:
     from izde.vision.dlib_backend import DlibAligner
 
-    return VisionStack(
-        build_detector(v), DlibAligner(), build_descriptor(v), build_extra(v), detect_pool(v.detect_threads)
-    )
+    return VisionStack(build_detector(v), DlibAligner(), build_descriptor(v), build_extra(v), detect_pool(v.threads))

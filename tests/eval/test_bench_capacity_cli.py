@@ -17,16 +17,16 @@ runner = CliRunner()
 def test_capacity_reports_the_full_frame_and_gated_paths_side_by_side(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "capacity.json"
     args = ["bench", "capacity", "--data", str(data_dir), "--clip", "hamilton", "--also", "busy_scan=coarse"]
-    args += ["--also", "detect_threads=2"]
+    args += ["--also", "threads=2"]
     r = runner.invoke(app, [*args, "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     m = json.loads(out.read_text())["measured"]
     (clip,) = m["clips"].values()
     paths = clip["paths"]
-    assert list(paths) == ["full-frame", "gated", "gated busy_scan=coarse", "gated detect_threads=2"]
-    assert m["settings"]["detect_threads"]["gated detect_threads=2"] == 2
+    assert list(paths) == ["full-frame", "gated", "gated busy_scan=coarse", "gated threads=2"]
+    assert m["settings"]["threads"]["gated threads=2"] == 2
     # Detection on two threads finds what one finds.
-    assert {k: paths["gated detect_threads=2"][k] for k in ("faces", "tracks", "alerts")} == {
+    assert {k: paths["gated threads=2"][k] for k in ("faces", "tracks", "alerts")} == {
         k: paths["gated"][k] for k in ("faces", "tracks", "alerts")
     }
     for p in paths.values():

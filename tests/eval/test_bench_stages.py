@@ -21,7 +21,7 @@ def test_stages_time_both_detectors_and_capacity_follows_the_settings(data_dir: 
     clips = bench_stages.load_clips(data_dir, frames=2)
     st = bench_stages.stages(clips, Settings(), batch_sizes=(1,), mmod_frames=0)
     for clip in st["clips"].values():
-        for key in ("hog-upsample0", "hog-upsample1", "mmod-onnx-upsample0"):
+        for key in ("blazeface-scale0.5", "hog-upsample0", "hog-upsample1", "mmod-onnx-upsample0"):
             assert clip["detect"][key] > 0 and clip["detect_cpu"][key] > 0
             assert key in clip["faces_per_frame_by_detector"]
     assert st["embedders"]["onnx"]["name"].endswith("+flip")  # measured as the pipeline computes it
@@ -32,10 +32,15 @@ def test_stages_time_both_detectors_and_capacity_follows_the_settings(data_dir: 
     dlib_only = bench_stages.capacity(st, Settings(vision={"descriptors": ["dlib"]}), cores=2)  # type: ignore[arg-type]
     assert bench_stages.capacity(st, Settings(), cores=2)["descriptor_s"] > dlib_only["descriptor_s"]
 
+    blaze = bench_stages.capacity(st, Settings(), cores=2)  # the default detector
     hog = bench_stages.capacity(st, _with_detector("hog"), cores=2)
     mmod = bench_stages.capacity(st, _with_detector("mmod"), cores=2)
-    assert (hog["detector"], mmod["detector"]) == ("hog-upsample1", "mmod-onnx-upsample0")
-    for cap, key in ((hog, "hog-upsample1"), (mmod, "mmod-onnx-upsample0")):
+    assert (blaze["detector"], hog["detector"], mmod["detector"]) == (
+        "blazeface-scale0.5",
+        "hog-upsample1",
+        "mmod-onnx-upsample0",
+    )
+    for cap, key in ((blaze, "blazeface-scale0.5"), (hog, "hog-upsample1"), (mmod, "mmod-onnx-upsample0")):
         for name, c in cap["clips"].items():
             assert c["faces_per_frame"] == st["clips"][name]["faces_per_frame_by_detector"][key]
             cpu = c["cpu_s_per_camera_second"]

@@ -90,3 +90,25 @@ def test_a_face_held_still_for_seconds_is_kept_and_matched(setup: Setup, tmp_pat
     # the next is due 4 s later (pipeline.full_scan_max_s), after the clip's end.
     assert gated.full_scans == 2
     assert gated.pixels_detected_per_frame < 0.5
+
+
+@pytest.mark.parametrize("which", ["hamilton", "crowd-720p"])
+def test_the_default_pipeline_sees_what_the_earlier_hog_full_frame_one_found(
+    setup: Setup, tmp_path: Path, which: str
+) -> None:
+    # izde searched every analysed frame whole with dlib's HOG (one upsampling) before BlazeFace and gating.
+    settings, stack, gallery = setup
+    if which == "hamilton":
+        clip = clip_of(which, require_data(HAMILTON / "short_hamilton_clip.mp4"))
+    else:
+        clip = clip_of(which, resized_copy(require_data(CROWD / "crowd.mp4"), (1280, 720), tmp_path / "c.mp4"))
+    earlier = settings.model_copy(
+        update={
+            "vision": settings.vision.model_copy(update={"detector": "hog"}),
+            "pipeline": settings.pipeline.model_copy(update={"motion": "off"}),
+        }
+    )
+    old = watch_clip(clip, gallery, earlier, build_stack(earlier.vision), "hog full-frame")
+    new = watch_clip(clip, gallery, settings, stack, "default")
+    assert new.persons == old.persons and new.alerts == old.alerts
+    assert new.tracks >= old.tracks and new.faces >= old.faces

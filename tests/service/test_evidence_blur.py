@@ -26,11 +26,11 @@ def sharpness(image: np.ndarray) -> float:
 
 
 def bystander_beside(tmp: Path) -> Path:
-    """two_people.jpg with the left person's face, at half size, pasted right beside the right person's face:
-    close enough to fall inside the right person's evidence crop, large enough to be detected."""
+    """two_people.jpg with the left person's face, at under half size, pasted right beside the right person's
+    face: close enough to fall inside the right person's evidence crop, large enough to be detected."""
     image = cv2.imread(str(require_data(HAMILTON / "two_people.jpg")))
-    face = cv2.resize(image[20:230, 230:430], (100, 105), interpolation=cv2.INTER_AREA)
-    image[100:205, 673:773] = face
+    face = cv2.resize(image[20:230, 230:430], (90, 95), interpolation=cv2.INTER_AREA)
+    image[105:200, 680:770] = face
     out = tmp / "frames"
     out.mkdir()
     cv2.imwrite(str(out / "000.png"), image)

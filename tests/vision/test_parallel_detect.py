@@ -127,10 +127,10 @@ def test_closing_during_a_detection_waits_no_longer_than_its_timeout() -> None:
     assert errors
 
 
-def test_detect_threads_setting() -> None:
-    assert VisionSettings().detect_threads == 1
+def test_threads_setting() -> None:
+    assert VisionSettings().threads == 1
     with pytest.raises(ValidationError):
-        VisionSettings(detect_threads=-1)
+        VisionSettings(threads=-1)
     assert detect_pool(1) is None
     every = detect_pool(0)
     cores = len(os.sched_getaffinity(0))
@@ -140,15 +140,15 @@ def test_detect_threads_setting() -> None:
 
 
 def test_watch_of_one_source_uses_every_core_unless_told_otherwise() -> None:
-    assert one_source(Settings()).vision.detect_threads == 0
-    assert one_source(Settings(vision=VisionSettings(detect_threads=1))).vision.detect_threads == 1
-    assert one_source(Settings(vision=VisionSettings(detect_threads=3))).vision.detect_threads == 3
+    assert one_source(Settings()).vision.threads == 0
+    assert one_source(Settings(vision=VisionSettings(threads=1))).vision.threads == 1
+    assert one_source(Settings(vision=VisionSettings(threads=3))).vision.threads == 3
 
 
 def test_bench_variants_change_vision_settings_too() -> None:
-    s = variant(Settings(), "detect_threads=2,search_every=2")
-    assert (s.vision.detect_threads, s.pipeline.search_every) == (2, 2)
+    s = variant(Settings(), "threads=2,search_every=2")
+    assert (s.vision.threads, s.pipeline.search_every) == (2, 2)
     with pytest.raises(InvalidInput, match="unknown setting"):
         variant(Settings(), "no_such_key=1")
     with pytest.raises(InvalidInput, match="invalid settings"):
-        variant(Settings(), "detect_threads=-1")
+        variant(Settings(), "threads=-1")
