@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from izde.config import PipelineSettings, Settings, VisionSettings
 from izde.errors import InvalidInput
+from izde.eval.bench_stages import detector_key
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
@@ -262,7 +263,7 @@ def compare_paths(
                 s.close()
     p = settings.pipeline
     out["settings"] = {
-        "detector": f"{settings.vision.detector} upsample {settings.vision.detector_upsample}",
+        "detector": detector_key(settings),
         "threads": {name: s.pool.threads if s.pool else 1 for name, s in stacks.items()},
         "embedder": stack.embedder.name,
         "motion": paths["gated"].pipeline.motion,

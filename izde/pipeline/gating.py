@@ -39,6 +39,8 @@ class Gate:
         self._interval = cfg.full_scan_s  # until the next due full scan; grows while they find nothing new
         self._pending: list[I32] = []  # moving areas seen since the last search for new faces
         self._since_search = 0
+        # The frame observe() took in: its shape, position, moving areas and the reason to search it whole.
+        self._frame: tuple[tuple[int, ...], float, I32, str | None] = ((0, 0), 0.0, np.zeros((0, 4), np.int32), None)
 
     def scanned(self, plan: RegionPlan, new_faces: int) -> None:
         """What a due full scan found: a face the gate had let through (not tracked yet) brings the full scans
@@ -52,6 +54,13 @@ class Gate:
 
     def plan(self, image: Image, position_s: float, tracked: I32) -> RegionPlan:
         """Where to detect in ``image``; ``tracked`` holds the live tracks' predicted boxes."""
+        self.observe(image, position_s)
+        return self.decide(tracked)
+
+    def observe(self, image: Image, position_s: float) -> str | None:
+        """Take in the next analysed frame (its motion); the reason it will be searched whole whatever is tracked
+        (first, due, cut, or moving areas alone too large to crop), or None. The watcher skips carrying faces
+        by optical flow on such a frame: the detector will find them."""
         moved = self.motion.update(image)
         last = self._last_full_s
         reason = None
@@ -61,26 +70,34 @@ class Gate:
             reason = "due"  # (also when the position went backwards: a looped or restarted source)
         elif moved.changed > CUT_CHANGED:
             reason = "cut"
+        self._frame = (image.shape, position_s, moved.boxes, reason)
+        if reason is None and not (self.coarse and self.cfg.busy_scan == "coarse"):
+            search = self._since_search + 1 >= self.cfg.search_every
+            if search and self._regions(np.concatenate([*self._pending, moved.boxes]), np.zeros((0, 4))).full:
+                return "area"
+        return reason
+
+    def _regions(self, motion: np.ndarray, around: np.ndarray) -> RegionPlan:
+        shape = self._frame[0]
+        pad = self.cfg.motion_pad * shape[0]
+        return plan_regions(shape, motion, around, pad, self.cfg.motion_max_area, MIN_REGION_PX)
+
+    def decide(self, tracked: I32) -> RegionPlan:
+        """The plan for the frame :meth:`observe` took in, given the tracked faces to search around."""
+        shape, position_s, moved, reason = self._frame
         if reason is None:
-            self._pending.append(moved.boxes)
+            self._pending.append(moved)
             self._since_search += 1
             search = self._since_search >= self.cfg.search_every
             motion = np.concatenate(self._pending) if search else np.zeros((0, 4), np.int32)
             large = (tracked[:, 2] - tracked[:, 0] >= LARGE_FACE_PX) if self.coarse else np.zeros(len(tracked), bool)
-            around = track_regions(tracked[~large], TRACK_MARGIN, image.shape)
-            around_large = merge_boxes(track_regions(tracked[large], TRACK_MARGIN, image.shape))
-            plan = plan_regions(
-                image.shape,
-                motion,
-                around,
-                self.cfg.motion_pad * image.shape[0],
-                self.cfg.motion_max_area,
-                MIN_REGION_PX,
-            )
+            around = track_regions(tracked[~large], TRACK_MARGIN, shape)
+            around_large = merge_boxes(track_regions(tracked[large], TRACK_MARGIN, shape))
+            plan = self._regions(motion, around)
             if plan.full and self.coarse and self.cfg.busy_scan == "coarse":
                 # Moving areas everywhere (a crowd): the coarse pass finds the larger faces anywhere, the
                 # tracked ones are searched at full resolution, and small new faces wait for the next full scan.
-                plan = RegionPlan(merge_boxes(around), False, "busy", whole(image.shape, "busy").regions)
+                plan = RegionPlan(merge_boxes(around), False, "busy", whole(shape, "busy").regions)
             elif not plan.full:
                 reason = "regions" if len(plan.regions) or len(around_large) else "idle"
                 plan = RegionPlan(plan.regions, False, reason, around_large)
@@ -88,7 +105,7 @@ class Gate:
                 self._pending.clear()
                 self._since_search = 0
         else:
-            plan = whole(image.shape, reason)
+            plan = whole(shape, reason)
         if plan.full:
             self._last_full_s = position_s
             self._pending.clear()

@@ -116,15 +116,18 @@ class Watcher:
         self._carry = self._gate is not None and pipeline.redetect_every > 1
         self._prev: tuple[float, Image] | None = None  # the last analysed frame's position and grey picture
 
-    def _carried(self, image: Image, position_s: float) -> tuple[np.ndarray, np.ndarray, I32]:
+    def _carried(self, image: Image, position_s: float, whole: bool) -> tuple[np.ndarray, np.ndarray, I32]:
         """Tracks carried onto this frame by optical flow, as (their ids, their boxes), and the predicted boxes
-        of the tracks the detector must look for (due a detection, or lost by the flow)."""
+        of the tracks the detector must look for (due a detection, or lost by the flow). On a frame searched
+        ``whole`` nothing is carried: the detector finds every face anyway."""
         tracks = self._tracker.live(position_s)
         none = np.zeros(0, np.int32), np.zeros((0, 4), np.int32)
         if not self._carry:
             return (*none, tracks.predicted)
         cur = grey(image)
         prev, self._prev = self._prev, (position_s, cur)
+        if whole:
+            return (*none, tracks.predicted)
         # Only faces seen on the frame just before, and not carried for redetect_every - 1 frames already.
         want = tracks.carried < self.cfg.redetect_every - 1
         want &= tracks.last_seen_s == (prev[0] if prev is not None else np.nan)
@@ -151,9 +154,10 @@ class Watcher:
 
     def process(self, frame: Frame) -> list[AlertEvent]:
         plan = None
-        carried_ids, carried_boxes, searched = self._carried(frame.image, frame.position_s)
+        whole = self._gate.observe(frame.image, frame.position_s) is not None if self._gate is not None else True
+        carried_ids, carried_boxes, searched = self._carried(frame.image, frame.position_s, whole)
         if self._gate is not None:
-            plan = self._gate.plan(frame.image, frame.position_s, searched)
+            plan = self._gate.decide(searched)
         faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px, plan, self._coarse)
         faces, known = self._with_carried(frame.image, faces, carried_ids, carried_boxes)
         h, w = frame.image.shape[:2]
