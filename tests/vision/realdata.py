@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,22 @@ def lfw_chips(data_dir: Path, n: int) -> np.ndarray:
         if len(chips) >= n:
             break
     return np.stack(chips)
+
+
+def sampled_frames(path: Path, every: int, size: tuple[int, int] | None = None) -> Iterator[Image]:
+    """Every ``every``-th frame of a video (as a 5 fps analysis samples a 25-30 fps clip), resized to ``size``."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        i = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                return
+            if i % every == 0:
+                bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if size else bgr
+                yield np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            i += 1
+    finally:
+        cap.release()

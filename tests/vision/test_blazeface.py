@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import cv2
 import numpy as np
 import pytest
@@ -14,31 +12,15 @@ from izde.vision.dlib_backend import HogDetector
 from izde.vision.images import decode_image
 from izde.vision.stack import build_stack
 from izde.vision.tracking import iou_matrix
-from izde.vision.types import Image
 from tests.conftest import CROWD, HAMILTON, require_data
 from tests.vision.faceres_helpers import require_blazeface
+from tests.vision.realdata import sampled_frames
 
 
 @pytest.fixture(scope="module")
 def detector() -> BlazefaceDetector:
     require_blazeface()
     return BlazefaceDetector()
-
-
-def _frames(path: str, every: int, size: tuple[int, int] | None = None) -> Iterator[Image]:
-    cap = cv2.VideoCapture(path)
-    try:
-        i = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                return
-            if i % every == 0:
-                bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if size else bgr
-                yield np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
-            i += 1
-    finally:
-        cap.release()
 
 
 def test_anchor_grid_follows_the_input_size() -> None:
@@ -57,7 +39,7 @@ def test_anchor_grid_follows_the_input_size() -> None:
 def test_finds_the_faces_hog_finds_and_more(detector: BlazefaceDetector, clip, every, size) -> None:  # type: ignore[no-untyped-def]
     hog = HogDetector(1)
     hog_faces = found = total = 0
-    for image in _frames(str(require_data(clip)), every, size):
+    for image in sampled_frames(require_data(clip), every, size):
         h, b = hog.detect(image).boxes, detector.detect(image).boxes
         hog_faces += len(h)
         total += len(b)

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import cv2
 import numpy as np
 import pytest
 
 from izde.vision.carry import carry, carry_one, grey
 from izde.vision.dlib_backend import HogDetector
 from izde.vision.tracking import iou_matrix
-from izde.vision.types import Image
 from tests.conftest import CROWD, HAMILTON, require_data
-
-
-def _analysed(path: str, every: int, size: tuple[int, int] | None = None, limit: int = 60) -> Iterator[Image]:
-    cap = cv2.VideoCapture(path)
-    try:
-        for i in range(limit * every):
-            ok, bgr = cap.read()
-            if not ok:
-                return
-            if i % every == 0:
-                bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if size else bgr
-                yield np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
-    finally:
-        cap.release()
+from tests.vision.realdata import sampled_frames
 
 
 @pytest.mark.parametrize(
@@ -40,7 +23,7 @@ def test_carried_faces_land_where_the_detector_finds_them_next(clip, every, size
     prev = None
     overlaps: list[float] = []
     tried = carried = 0
-    for image in _analysed(str(require_data(clip)), every, size):
+    for image in sampled_frames(require_data(clip), every, size):
         found = hog.detect(image).boxes
         cur = grey(image)
         if prev is not None and len(prev[1]):
@@ -58,11 +41,11 @@ def test_carried_faces_land_where_the_detector_finds_them_next(clip, every, size
 
 
 def test_a_face_that_is_gone_is_not_carried() -> None:
-    frames = list(_analysed(str(require_data(HAMILTON / "short_hamilton_clip.mp4")), 6, limit=30))
+    frames = list(sampled_frames(require_data(HAMILTON / "short_hamilton_clip.mp4"), 6))
     image = frames[24]
     box = HogDetector(1).detect(image).boxes[0]
     # The next picture is another scene entirely: the crowd clip at the same size.
-    other = next(_analysed(str(require_data(CROWD / "crowd.mp4")), 1, (image.shape[1], image.shape[0]), limit=1))
+    other = next(sampled_frames(require_data(CROWD / "crowd.mp4"), 1, (image.shape[1], image.shape[0])))
     assert carry_one(grey(image), grey(other), box) is None
     # A uniform picture has nothing to follow.
     assert carry_one(grey(image), np.full_like(grey(image), 128), box) is None
@@ -72,7 +55,7 @@ def test_a_face_that_is_gone_is_not_carried() -> None:
 
 
 def test_a_face_carried_out_of_the_picture_is_dropped() -> None:
-    image = next(_analysed(str(require_data(HAMILTON / "short_hamilton_clip.mp4")), 6, limit=30))
+    image = next(sampled_frames(require_data(HAMILTON / "short_hamilton_clip.mp4"), 6))
     g = grey(image)
     w = g.shape[1]
     # The whole picture shifted left by 40 px: a face at the left edge leaves it.
