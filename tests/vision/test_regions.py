@@ -12,6 +12,7 @@ from izde.vision.dlib_backend import HogDetector
 from izde.vision.motion import BackgroundSubtraction, FrameDifference, Motion, build_motion
 from izde.vision.regions import (
     RegionPlan,
+    covered,
     dedupe,
     detect_in_regions,
     merge_boxes,
@@ -42,6 +43,60 @@ SHAPE = (360, 640, 3)
 )
 def test_merge_boxes(boxes: list[list[int]], expected: list[list[int]]) -> None:
     assert merge_boxes(np.array(boxes)).tolist() == expected
+
+
+def _merge_pairwise(boxes: np.ndarray) -> list[list[int]]:
+    """The merge rule written out pair by pair, as a reference for the vectorised one."""
+
+    def area(b: list[int]) -> int:
+        return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+    out = [list(b) for b in boxes.tolist() if b[2] > b[0] and b[3] > b[1]]
+    merged = True
+    while merged and len(out) > 1:
+        merged = False
+        i = 0
+        while i < len(out):
+            j = i + 1
+            while j < len(out):
+                a, b = out[i], out[j]
+                union = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                if area(union) <= area(a) + area(b):
+                    out[i] = union
+                    del out[j]
+                    merged = True
+                else:
+                    j += 1
+            i += 1
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_merge_boxes_joins_as_the_pairwise_rule_does(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 120))
+    xy = rng.integers(0, 600, (n, 2))
+    boxes = np.concatenate([xy, xy + rng.integers(-5, 90, (n, 2))], axis=1)
+    assert merge_boxes(boxes).tolist() == _merge_pairwise(boxes)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_covered_never_exceeds_the_union_and_decides_like_merging(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 620, (int(rng.integers(1, 200)), 2))
+    boxes = np.concatenate([xy, xy + rng.integers(1, 120, xy.shape)], axis=1)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, 640)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, 360)
+    mask = np.zeros(SHAPE[:2], bool)
+    for x0, y0, x1, y1 in boxes.tolist():
+        mask[y0:y1, x0:x1] = True
+    assert covered(boxes, SHAPE) <= mask.sum()
+    assert covered(boxes, SHAPE, cell=1) == mask.sum()
+    # The shortcut only skips merging: the plan is the one the merged regions give.
+    none = np.zeros((0, 4), np.int32)
+    plan = plan_regions(SHAPE, boxes, none, 0, 0.6, 1)
+    merged = RegionPlan(merge_boxes(boxes), False, "regions")
+    assert plan.full == (merged.pixels() > 0.6 * 640 * 360)
 
 
 def test_pad_and_track_regions_stay_inside_the_frame() -> None:
