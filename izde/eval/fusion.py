@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from izde.config import VisionSettings
+from izde.config import FUSED_THRESHOLD, VisionSettings
 from izde.eval import identification, metrics
 from izde.eval.datasets import Pair, load_identities, read_pairs
 from izde.eval.embed import (
@@ -181,6 +181,39 @@ def _at_default_fpir(md: dict[str, F64], nd: dict[str, F64], mates: np.ndarray, 
     return out
 
 
+SCREEN_MARGINS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+
+
+def screening(
+    md: dict[str, F64], nd: dict[str, F64], mates: np.ndarray, fusion: Fusion, threshold: float
+) -> list[dict[str, Any]]:
+    """What screening by dlib's distance costs and saves at the fused ``threshold`` (dlib's units), per margin.
+
+    The watcher runs the fused networks only for a probe whose nearest person by dlib's distance is within
+    ``threshold + margin``; any other probe matches nobody. Per margin: FNIR and FPIR with screening (against
+    none, the first row), and the share of mated and non-mated searches that still run the fused networks."""
+    fused_m = fusion.in_units(md[FUSED])
+    fused_n = fusion.in_units(nd[FUSED])
+    mated = metrics.mated_scores(fused_m, mates)
+    nonmated = metrics.nonmated_scores(fused_n)
+    near_m = np.min(md[DLIB], axis=1)
+    near_n = np.min(nd[DLIB], axis=1)
+    rows = []
+    for margin in (None, *SCREEN_MARGINS):
+        limit = np.inf if margin is None else threshold + margin
+        run_m, run_n = near_m <= limit, near_n <= limit
+        rows.append(
+            {
+                "margin": margin,
+                "fnir": metrics.fnir(np.where(run_m, mated, np.inf), threshold),
+                "fpir": metrics.accept_rate(np.where(run_n, nonmated, np.inf), threshold),
+                "fused_run_mated": float(run_m.mean()),
+                "fused_run_nonmated": float(run_n.mean()),
+            }
+        )
+    return rows
+
+
 def cost_per_face(n: int = 32, repeats: int = 3) -> dict[str, float]:
     """Milliseconds per face of each network on this machine (batch of ``n`` chips, best of ``repeats``)."""
     from izde.vision.faceres import SIZE, FaceresEmbedder
@@ -256,6 +289,7 @@ def compare(
         }
         row.update({k: _identification(md[k], nd[k], mates) for k in md})
         row["at_dlib_default_fpir"] = _at_default_fpir(md, nd, mates, default_threshold)
+        row["screening"] = screening(md, nd, mates, fusion, FUSED_THRESHOLD)
         result["identification"].append(row)
         if plots is not None:
             from izde.eval import plots as plot
@@ -294,6 +328,23 @@ def table(result: dict[str, Any]) -> list[str]:
         ms = result["ms_per_face"]
         cost = [f"{ms[DLIB]:.1f}", f"{ms[FACERES]:.1f}", *[f"{ms[DLIB] + ms[FACERES]:.1f}"] * 2]
         lines.append("| descriptor ms per face (CPU, batch 32) | " + " | ".join(cost) + " |")
+    screened = [row for row in result["identification"] if "screening" in row]
+    if screened:
+        lines += [
+            "",
+            f"Screening by dlib's distance at the fused threshold {FUSED_THRESHOLD} (FaceRes runs only for searches "
+            "whose nearest person by dlib is within threshold + margin):",
+            "",
+            "| people | margin | FNIR | FPIR | FaceRes run, mated | FaceRes run, non-mated |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in screened:
+            for r in row["screening"]:
+                m = "none" if r["margin"] is None else f"{r['margin']:.2f}"
+                lines.append(
+                    f"| {row['gallery_size']:,} | {m} | {r['fnir']:.2%} | {r['fpir']:.2%} | "
+                    f"{r['fused_run_mated']:.0%} | {r['fused_run_nonmated']:.0%} |"
+                )
     for row in result["identification"]:
         if "plot" in row:
             lines.append(f"\n![DET, {row['gallery_size']} people]({row['plot']})")

@@ -22,6 +22,7 @@ class Shot:
     position_s: float
     wall_time: datetime
     extra_chips: tuple[Image, ...] = ()  # each fused network's own chip (VisionStack.extra), if any
+    first: F32 | None = None  # dlib's descriptor alone, computed first: it decides whether the others are needed
     descriptor: F32 | None = None  # every network's descriptor side by side (VisionStack.describe)
 
 
@@ -44,6 +45,11 @@ class TrackState:
 
     def descriptors(self) -> F32:
         ds = [s.descriptor for s in self.shots if s.descriptor is not None]
+        return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
+
+    def first_descriptors(self) -> F32:
+        """dlib's descriptors of the shots described so far (the screening probe's rows)."""
+        ds = [s.first for s in self.shots if s.first is not None]
         return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
 
     def best_embedded(self) -> Shot | None:

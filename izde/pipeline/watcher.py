@@ -23,6 +23,7 @@ from izde.vision.motion import build_motion
 from izde.vision.stack import VisionStack, coarser
 from izde.vision.tracking import Tracker, iou_matrix
 from izde.vision.types import I32, Faces, Frame, Image
+from izde.watchlist.fusion import screening
 from izde.watchlist.index import Index, fuse
 
 # A carried face that the detector also found on this frame (a full scan, a moving area) is the detected one.
@@ -58,7 +59,8 @@ class WatchCounters:
     faces_seen: int = 0
     tracks_seen: int = 0
     tracks_described: int = 0  # tracks with at least one shot good enough to describe and match
-    embeds: int = 0
+    embeds: int = 0  # shots described (dlib's descriptor)
+    embeds_fused: int = 0  # of which also by the fused networks (the others were screened out by dlib's)
     alerts: int = 0
     full_scans: int = 0  # analysed frames searched whole (every one of them when motion gating is off)
     coarse_scans: int = 0  # frames with too much motion to crop, searched whole with one upsampling less
@@ -100,7 +102,9 @@ class Watcher:
         self.camera = camera
         self.stack = stack
         self._gallery = check_networks(gallery, stack)
+        self._screen = screening(self._gallery)
         self.cfg = pipeline
+        self.match = match
         self.threshold = match.threshold
         self.on_alert = on_alert
         self.continuous = continuous
@@ -211,17 +215,46 @@ class Watcher:
 
         alerts: list[AlertEvent] = []
         if pending and len(self.gallery):
-            extra = [np.stack([s.extra_chips[j] for _, s in pending]) for j in range(len(self.stack.extra))]
-            descriptors = self.stack.describe(np.stack([s.chip for _, s in pending]), extra)
-            self.counters.embeds += len(pending)
-            for (_, shot), d in zip(pending, descriptors, strict=True):
-                shot.descriptor, shot.extra_chips = d, ()
-            for track in {id(t): t for t, _ in pending}.values():
+            for track in self._describe(pending):
                 alerts.extend(self._match(track, frame.position_s))
         if not self.continuous:
             for tid in self._tracker.close_all():
                 self._tracks.pop(tid, None)
         return alerts
+
+    def _describe(self, pending: list[tuple[TrackState, Shot]]) -> list[TrackState]:
+        """Describe the new shots and return the tracks worth matching.
+
+        With fused networks and screening on, dlib's descriptor comes first: a track whose dlib probe is
+        further than ``threshold + screen_margin`` from everyone on the watchlist cannot reach the fused
+        threshold (the margin is measured, see MatchSettings.screen_margin), so the costlier networks are not
+        run for it; its shots keep their chips while the track lives, and a later, closer shot has them all
+        described. In a crowd of strangers that skips most of the descriptor work."""
+        tracks = list({id(t): t for t, _ in pending}.values())
+        chips = np.stack([s.chip for _, s in pending])
+        self.counters.embeds += len(pending)
+        margin = self.match.screen_margin
+        if self._screen is None or margin is None:
+            extra = [np.stack([s.extra_chips[j] for _, s in pending]) for j in range(len(self.stack.extra))]
+            for (_, shot), d in zip(pending, self.stack.describe(chips, extra), strict=True):
+                shot.descriptor, shot.extra_chips = d, ()
+            self.counters.embeds_fused += len(pending) if self.stack.extra else 0
+            return tracks
+        for (_, shot), d in zip(pending, self.stack.embedder.embed(chips), strict=True):
+            shot.first = d
+        near = [
+            t
+            for t in tracks
+            if self._screen.person_distances(fuse(t.first_descriptors())).min() <= self.threshold + margin
+        ]
+        todo = [s for t in near for s in t.shots if s.descriptor is None and s.first is not None]
+        if todo:
+            extra = [np.stack([s.extra_chips[j] for s in todo]) for j in range(len(self.stack.extra))]
+            for shot, d in zip(todo, self.stack.describe_extra(extra, len(todo)), strict=True):
+                assert shot.first is not None
+                shot.descriptor, shot.extra_chips = np.concatenate([shot.first, d]), ()
+            self.counters.embeds_fused += len(todo)
+        return near
 
     def _match(self, track: TrackState, now_s: float) -> list[AlertEvent]:
         out = []
@@ -261,6 +294,7 @@ class Watcher:
     @gallery.setter
     def gallery(self, index: Index) -> None:
         self._gallery = check_networks(index, self.stack)
+        self._screen = screening(self._gallery)
 
     def close(self) -> None:
         """End of source: drop every live track."""

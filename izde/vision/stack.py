@@ -47,9 +47,15 @@ class VisionStack:
 
     def describe(self, chips: Image, extra: Sequence[Image] = ()) -> F32:
         """(N, sum of dims) probe descriptors: dlib's of the aligned ``chips``, then each extra network's."""
+        parts = [self.embedder.embed(chips), self.describe_extra(extra, len(chips))]
+        return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+
+    def describe_extra(self, extra: Sequence[Image], n: int) -> F32:
+        """(N, sum of the extra networks' dims): the extra networks' descriptors of ``n`` faces, from each
+        network's chips, side by side in order (what follows dlib's in a probe)."""
         if len(extra) != len(self.extra):
             raise ValueError(f"{len(self.extra)} extra networks need their chips, got {len(extra)} sets")
-        parts = [self.embedder.embed(chips), *(e.embed_chips(x) for e, x in zip(self.extra, extra, strict=True))]
+        parts = [np.zeros((n, 0), np.float32), *(e.embed_chips(x) for e, x in zip(self.extra, extra, strict=True))]
         return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
     @property

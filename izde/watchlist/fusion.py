@@ -197,6 +197,12 @@ def dlib_gallery(gallery: MatchGallery) -> Gallery:
     return Gallery(gallery.person_ids, gallery.labels, space.templates, space.owner)
 
 
+def screening(gallery: object) -> Gallery | None:
+    """dlib's templates of a fused gallery, for a first look before the costlier networks run; None for a
+    gallery of one network (there is nothing to save)."""
+    return dlib_gallery(gallery) if isinstance(gallery, FusedGallery) else None
+
+
 def spaces_of(gallery: MatchGallery) -> tuple[Space, ...]:
     """Every network's templates of ``gallery`` (a dlib-only gallery has one space)."""
     if isinstance(gallery, FusedGallery):

@@ -30,6 +30,26 @@ def test_fusion_is_the_weighted_mean_of_normalised_distances() -> None:
     assert np.allclose(got, [(3 * 1.0 + 1.0) / 4, 0.0])
 
 
+def test_screening_drops_searches_dlib_puts_beyond_the_margin() -> None:
+    # Fusion in dlib's units: dlib's and FaceRes's distances share a normaliser, so fused = their mean.
+    same = Normaliser(0.8, 0.1, 0.4)
+    f = Fusion({fusion.DLIB: same, fusion.FACERES: same}, {fusion.DLIB: 1.0, fusion.FACERES: 1.0})
+    # Two persons; mated probes of person 0: near by both, far by dlib but rescued by FaceRes, far by both.
+    dlib_m = np.array([[0.40, 0.9], [0.62, 0.9], [0.9, 0.9]])
+    faceres_m = np.array([[0.40, 0.9], [0.30, 0.9], [0.9, 0.9]])
+    dlib_n, faceres_n = np.array([[0.45, 0.9], [0.9, 0.9]]), np.array([[0.45, 0.9], [0.05, 0.9]])
+    md = {fusion.DLIB: dlib_m, fusion.FACERES: faceres_m}
+    nd = {fusion.DLIB: dlib_n, fusion.FACERES: faceres_n}
+    md[fusion.FUSED], nd[fusion.FUSED] = f.fuse(md), f.fuse(nd)
+    rows = {r["margin"]: r for r in fusion.screening(md, nd, np.zeros(3, np.int64), f, 0.5)}
+    assert rows[None]["fnir"] == pytest.approx(1 / 3) and rows[None]["fpir"] == 1.0
+    # A margin of 0.15 keeps the rescued mate (dlib 0.62 <= 0.65) and drops the stranger dlib puts at 0.9.
+    assert rows[0.15]["fnir"] == pytest.approx(1 / 3) and rows[0.15]["fpir"] == 0.5
+    assert rows[0.15]["fused_run_mated"] == pytest.approx(2 / 3) and rows[0.15]["fused_run_nonmated"] == 0.5
+    # 0.1 loses it.
+    assert rows[0.1]["fnir"] == pytest.approx(2 / 3)
+
+
 @pytest.mark.slow
 def test_fused_verification_holds_or_improves_on_dlib_alone() -> None:
     """200 LFW dev-train pairs (the CI subset's verification pairs): fusing never costs accuracy."""

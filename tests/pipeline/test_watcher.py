@@ -218,3 +218,29 @@ def test_min_quality_is_the_lowest_quality_embedded(stack: CachedAnalysis, frame
 def test_the_detected_fraction_of_nothing_is_nothing() -> None:
     assert WatchCounters().detected_fraction == 0.0
     assert WatchCounters(pixels_detected=25, pixels_analysed=100).detected_fraction == 0.25
+
+
+def test_screening_by_dlib_raises_the_same_alert(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    g = gallery(stack, "lin-manuel-miranda.png")
+    everyone = Settings().match.model_copy(update={"screen_margin": None})
+    screened, alerts = watch(stack, g, passages(frames, 0.0))
+    unscreened, expected = watch(stack, g, passages(frames, 0.0), match=everyone)
+    assert [(a.person_id, a.position_s, a.track_id) for a in alerts] == [
+        (a.person_id, a.position_s, a.track_id) for a in expected
+    ]
+    # The matched track's shots were all described by both networks: the fused distance is the same.
+    assert [a.distance for a in alerts] == pytest.approx([a.distance for a in expected], abs=1e-6)
+    s, u = screened.counters, unscreened.counters
+    # Both tracks in these frames are his (the camera cuts away and back): none of his shots is skipped.
+    assert s.tracks_seen == 2 and s.embeds == u.embeds == u.embeds_fused == s.embeds_fused
+
+
+def test_strangers_far_from_the_watchlist_are_not_described_by_the_fused_networks(
+    stack: CachedAnalysis, frames: list[Frame]
+) -> None:
+    w, alerts = watch(stack, gallery(stack, "obama.jpg", "biden.jpg"), passages(frames, 0.0))
+    assert alerts == [] and w.counters.embeds >= 3 and w.counters.embeds_fused == 0
+    # Their chips for the other networks are held only while their tracks live.
+    assert any(s.extra_chips for t in w._tracks.values() for s in t.shots)
+    w.close()
+    assert w._tracks == {}
