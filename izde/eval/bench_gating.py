@@ -139,7 +139,8 @@ class PathFigures:
     carried: int  # of which carried
     tracks: int
     described: int  # tracks with a shot good enough to match: the ones a wanted person could be found in
-    descriptors: int
+    descriptors: int  # shots described by dlib's network
+    descriptors_fused: int  # of which also by the fused networks (the rest screened out, match.screen_margin)
     alerts: int
     persons: list[str]
 
@@ -179,6 +180,7 @@ def watch_clip(clip: BenchClip, gallery: Index, settings: Settings, stack: Visio
         tracks=c.tracks_seen,
         described=c.tracks_described,
         descriptors=c.embeds,
+        descriptors_fused=c.embeds_fused,
         alerts=c.alerts,
         persons=sorted({e.label for e in events}),
     )

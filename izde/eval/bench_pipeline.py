@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from izde.config import MatchSettings, Settings
+from izde.errors import EnrolmentRejected, InvalidInput
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
@@ -58,6 +59,28 @@ def build_gallery(references: list[Path], stack: VisionStack, settings: Settings
         for network, model in stack.template_models.items()
     )
     return match_gallery(labels, labels, spaces)
+
+
+def watchlist_of(root: Path, people: int, stack: VisionStack, settings: Settings) -> MatchGallery:
+    """Lin-Manuel Miranda, and ``people - 1`` others from LFW dev-train (each identity's first photo, in name
+    order, skipping photos enrolment refuses): a watchlist as long as a deployment's, for what matching and
+    the descriptor screening cost grows with."""
+    refs = [root / "video/hamilton/lin-manuel-miranda.png"]
+    lfw = root / "lfw-devtrain"
+    if people > 1 and not lfw.is_dir():
+        raise InvalidInput(f"{lfw} is missing", "a watchlist of more than one person draws on LFW dev-train")
+    for folder in sorted(lfw.iterdir()) if people > 1 else ():
+        if len(refs) >= people:
+            break
+        photo = min(folder.glob("*.jpg"), default=None)
+        if photo is None:
+            continue
+        try:
+            reference_face(read_image_file(photo)[0], photo.name, stack, settings.enrolment)
+        except EnrolmentRejected:
+            continue
+        refs.append(photo)
+    return build_gallery(refs, stack, settings)
 
 
 def run_baseline(video: Path, gallery: Gallery, threshold: float, max_frames: int | None = None) -> RunFigures:
