@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from izde.pipeline.readahead import read_ahead
 from izde.pipeline.sources import Source, SourceStats
 from izde.pipeline.watcher import WatchCounters, Watcher
 from izde.vision.types import Frame
@@ -35,14 +36,19 @@ def run_source(
 ) -> RunResult:
     stop = stop or threading.Event()
     reason: str | None = None
+    frames = source.frames(analysis_fps, stop)
+    if not source.live:
+        frames = read_ahead(frames)  # the next frame decodes on another core while this one is analysed
     try:
-        for frame in source.frames(analysis_fps, stop):
+        for frame in frames:
             if guard is not None and (reason := guard(frame)) is not None:
                 break
             watcher.process(frame)
             if progress is not None:
                 progress(frame, watcher.counters)
     finally:
-        watcher.close()
         stop.set()
+        if hasattr(frames, "close"):
+            frames.close()  # the reader (and the source it holds) ends before the stats are read
+        watcher.close()
     return RunResult(source.stats, watcher.counters, reason)
