@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 from pydantic import ValidationError
 
-from izde.config import PipelineSettings, Settings, VisionSettings
+from izde.config import MatchSettings, PipelineSettings, Settings, VisionSettings
 from izde.errors import InvalidInput
 from izde.eval.bench_stages import detector_key
 from izde.pipeline.run import run_source
@@ -200,30 +200,32 @@ def path_settings(settings: Settings) -> dict[str, Settings]:
 
 
 def variant(settings: Settings, changes: str) -> Settings:
-    """``settings`` with the gated path's pipeline or vision settings changed by 'key=value,key=value'
-    (e.g. 'search_every=2,threads=2')."""
-    values: dict[str, dict[str, str]] = {"pipeline": {}, "vision": {}}
+    """``settings`` with the gated path's pipeline, vision or match settings changed by 'key=value,key=value'
+    (e.g. 'search_every=2,threads=2'; 'screen_margin=null' for no value)."""
+    values: dict[str, dict[str, str | None]] = {"pipeline": {}, "vision": {}, "match": {}}
     for item in filter(None, (p.strip() for p in changes.split(","))):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep:
             raise InvalidInput(f"'{item}' is not KEY=VALUE", "e.g. --also busy_scan=coarse,threads=2")
-        values[_section(key)][key] = value.strip()
+        value = value.strip()
+        values[_section(key)][key] = None if value.lower() in ("null", "none") else value
     gated = path_settings(settings)["gated"]
     try:
         pipeline = PipelineSettings.model_validate({**gated.pipeline.model_dump(), **values["pipeline"]})
         vision = VisionSettings.model_validate({**gated.vision.model_dump(), **values["vision"]})
+        match = MatchSettings.model_validate({**gated.match.model_dump(), **values["match"]})
     except ValidationError as e:
         raise InvalidInput(f"invalid settings {changes!r}: {e}") from e
-    return settings.model_copy(update={"pipeline": pipeline, "vision": vision})
+    return settings.model_copy(update={"pipeline": pipeline, "vision": vision, "match": match})
 
 
 def _section(key: str) -> str:
-    """Which settings section a --also key belongs to (the two share no field names)."""
-    for name, model in (("pipeline", PipelineSettings), ("vision", VisionSettings)):
+    """Which settings section a --also key belongs to (they share no field names)."""
+    for name, model in (("pipeline", PipelineSettings), ("vision", VisionSettings), ("match", MatchSettings)):
         if key in model.model_fields:
             return name
-    raise InvalidInput(f"unknown setting {key!r}", "use a field of pipeline or vision ('izde config show')")
+    raise InvalidInput(f"unknown setting {key!r}", "use a field of pipeline, vision or match ('izde config show')")
 
 
 def stack_for(stack: VisionStack, base: Settings, s: Settings) -> VisionStack:

@@ -152,3 +152,7 @@ def test_bench_variants_change_vision_settings_too() -> None:
         variant(Settings(), "no_such_key=1")
     with pytest.raises(InvalidInput, match="invalid settings"):
         variant(Settings(), "threads=-1")
+    # Match settings too, 'null' for none; the fused default threshold is kept.
+    m = variant(Settings(), "screen_margin=null").match
+    assert (m.screen_margin, m.threshold) == (None, Settings().match.threshold)
+    assert variant(Settings(), "screen_margin=0.3").match.screen_margin == 0.3
