@@ -26,7 +26,7 @@ from izde.eval.bench_stages import detector_key
 from izde.pipeline.run import run_source
 from izde.pipeline.sources import FileSource, SourceKind, SourceSpec
 from izde.pipeline.watcher import AlertEvent, Watcher
-from izde.vision.parallel import detect_pool, usable_cores
+from izde.vision.parallel import usable_cores
 from izde.vision.stack import VisionStack, build_stack
 from izde.watchlist.index import Index
 
@@ -229,13 +229,9 @@ def _section(key: str) -> str:
 
 
 def stack_for(stack: VisionStack, base: Settings, s: Settings) -> VisionStack:
-    """The stack a path runs with: ``stack`` itself, or its networks with the path's detection threads, or
-    (other vision settings) one built for the path."""
-    if s.vision == base.vision:
-        return stack
-    if s.vision.model_copy(update={"threads": base.vision.threads}) == base.vision:
-        return stack.with_pool(detect_pool(s.vision.threads))
-    return build_stack(s.vision)
+    """The stack a path runs with: ``stack`` itself, or one built for the path's vision settings (threads
+    included: they set the networks' own threads as well as detection's, as ``izde watch`` builds them)."""
+    return stack if s.vision == base.vision else build_stack(s.vision)
 
 
 def load_average() -> list[float]:
