@@ -191,6 +191,15 @@ class PipelineSettings(_Strict):
     max_embeds_per_track: int = Field(
         6, ge=1, description="Cap on descriptor computations per track; bounds cost in crowds."
     )
+    describe_ahead: bool = Field(
+        False,
+        description=(
+            "Describe and match each frame's best shots on a second thread while the next frame is detected, "
+            "for one camera watched alone ('izde watch' turns it on unless set): the same work, on more cores, "
+            "alerts one frame later. Off where cameras share the machine (serve, workers): their own threads "
+            "keep the cores busy."
+        ),
+    )
     motion: Literal["off", "diff", "mog2"] = Field(
         "diff",
         description=(

@@ -38,11 +38,14 @@ def _recorded_at(value: str | None) -> datetime | None:
 
 
 def one_source(s: Settings) -> Settings:
-    """One source watched alone has the cores to itself: its detection runs on all of them, unless
-    ``vision.threads`` was set (serve and workers keep one thread per camera)."""
-    if "threads" in s.vision.model_fields_set:
-        return s
-    return s.model_copy(update={"vision": s.vision.model_copy(update={"threads": 0})})
+    """One source watched alone has the cores to itself: its networks run on all of them, unless
+    ``vision.threads`` was set (serve and workers keep one thread per camera), and its shots are described
+    while the next frame is detected, unless ``pipeline.describe_ahead`` was set."""
+    if "threads" not in s.vision.model_fields_set:
+        s = s.model_copy(update={"vision": s.vision.model_copy(update={"threads": 0})})
+    if "describe_ahead" not in s.pipeline.model_fields_set:
+        s = s.model_copy(update={"pipeline": s.pipeline.model_copy(update={"describe_ahead": True})})
+    return s
 
 
 def watch(

@@ -5,6 +5,7 @@ Nothing here is ever written anywhere. When a track closes without a match, its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,13 +45,24 @@ class TrackState:
         return shot in self.shots
 
     def descriptors(self) -> F32:
-        ds = [s.descriptor for s in self.shots if s.descriptor is not None]
-        return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
-
-    def first_descriptors(self) -> F32:
-        """dlib's descriptors of the shots described so far (the screening probe's rows)."""
-        ds = [s.first for s in self.shots if s.first is not None]
-        return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
+        return descriptors_of(self.shots)
 
     def best_embedded(self) -> Shot | None:
-        return next((s for s in self.shots if s.descriptor is not None), None)
+        return best_embedded_of(self.shots)
+
+
+def descriptors_of(shots: Sequence[Shot]) -> F32:
+    """Every network's descriptors of the described ``shots`` (the track's probe rows)."""
+    ds = [s.descriptor for s in shots if s.descriptor is not None]
+    return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
+
+
+def first_descriptors_of(shots: Sequence[Shot]) -> F32:
+    """dlib's descriptors of the ``shots`` described so far (the screening probe's rows)."""
+    ds = [s.first for s in shots if s.first is not None]
+    return np.stack(ds) if ds else np.zeros((0, 128), np.float32)
+
+
+def best_embedded_of(shots: Sequence[Shot]) -> Shot | None:
+    """The best of the described ``shots`` (they are kept best first)."""
+    return next((s for s in shots if s.descriptor is not None), None)

@@ -7,6 +7,7 @@ alerted on this camera within the cooldown.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,12 +15,14 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from izde.config import MatchSettings, PipelineSettings
+from izde.pipeline.describer import Describer
 from izde.pipeline.evidence import blur_others, crop_region, others_in
 from izde.pipeline.gating import Gate
-from izde.pipeline.tracks import Shot, TrackState
+from izde.pipeline.tracks import Shot, TrackState, best_embedded_of, descriptors_of, first_descriptors_of
 from izde.vision.carry import carry, grey
 from izde.vision.images import encode_jpeg
 from izde.vision.motion import build_motion
+from izde.vision.regions import RegionPlan
 from izde.vision.stack import VisionStack, coarser
 from izde.vision.tracking import Tracker, iou_matrix
 from izde.vision.types import I32, Faces, Frame, Image
@@ -78,6 +81,17 @@ class WatchCounters:
 AlertSink = Callable[[AlertEvent], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One frame's new best shots to describe, and each of their tracks' best shots as they stood after that
+    frame: a track is matched on those, as if described at once, even when the next frame (detected
+    meanwhile) brought it a better shot."""
+
+    pending: list[tuple[TrackState, Shot]]
+    shots: dict[int, tuple[Shot, ...]]  # id(track) -> its best shots
+    position_s: float
+
+
 def check_networks(index: Index, stack: VisionStack) -> Index:
     """A gallery of other networks' templates than the probes' is refused: distances across spaces mean nothing."""
     if len(index) and index.networks != stack.networks:
@@ -119,6 +133,10 @@ class Watcher:
         # Carrying needs consecutive frames of one scene, so it comes with gating (not for a folder of images).
         self._carry = self._gate is not None and pipeline.redetect_every > 1
         self._prev: tuple[float, Image] | None = None  # the last analysed frame's position and grey picture
+        # With describe_ahead, shots are described on another thread while the next frame is detected; this lock
+        # guards what both threads touch (the tracks' shots, the counters, the cooldowns, the gallery).
+        self._lock = threading.RLock()
+        self._describer: Describer[Job, AlertEvent] | None = None
 
     def _carried(self, image: Image, position_s: float, whole: bool) -> tuple[np.ndarray, np.ndarray, I32]:
         """Tracks carried onto this frame by optical flow, as (their ids, their boxes), and the predicted boxes
@@ -164,6 +182,26 @@ class Watcher:
             plan = self._gate.decide(searched)
         faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px, plan, self._coarse)
         faces, known = self._with_carried(frame.image, faces, carried_ids, carried_boxes)
+        with self._lock:
+            pending = self._take_shots(frame, faces, known, n_found, plan)
+            job = Job(pending, {id(t): tuple(t.shots) for t, _ in pending}, frame.position_s)
+        if not pending or not len(self.gallery):
+            alerts = self._describer.collect() if self._describer is not None else []
+        elif self.cfg.describe_ahead and self.continuous:
+            alerts = self._background().submit(job)
+        else:
+            alerts = self._describe_and_match(job)
+        if not self.continuous:
+            for tid in self._tracker.close_all():
+                self._tracks.pop(tid, None)
+        for event in alerts:
+            self.on_alert(event)
+        return alerts
+
+    def _take_shots(
+        self, frame: Frame, faces: Faces, known: I32, n_found: int, plan: RegionPlan | None
+    ) -> list[tuple[TrackState, Shot]]:
+        """Count the frame, update the tracks with its faces, and return the new best shots to describe."""
         h, w = frame.image.shape[:2]
         self.counters.frames_analysed += 1
         self.counters.pixels_analysed += h * w
@@ -212,17 +250,19 @@ class Watcher:
 
         if self._gate is not None and plan is not None:
             self._gate.scanned(plan, new_tracks)
+        return pending
 
-        alerts: list[AlertEvent] = []
-        if pending and len(self.gallery):
-            for track in self._describe(pending):
-                alerts.extend(self._match(track, frame.position_s))
-        if not self.continuous:
-            for tid in self._tracker.close_all():
-                self._tracks.pop(tid, None)
-        return alerts
+    def _background(self) -> Describer[Job, AlertEvent]:
+        if self._describer is None:
+            self._describer = Describer(self._describe_and_match)
+        return self._describer
 
-    def _describe(self, pending: list[tuple[TrackState, Shot]]) -> list[TrackState]:
+    def _describe_and_match(self, job: Job) -> list[AlertEvent]:
+        tracks = self._describe(job)
+        with self._lock:
+            return [event for track in tracks for event in self._match(track, job.shots[id(track)], job.position_s)]
+
+    def _describe(self, job: Job) -> list[TrackState]:
         """Describe the new shots and return the tracks worth matching.
 
         With fused networks and screening on, dlib's descriptor comes first: a track whose dlib probe is
@@ -230,39 +270,51 @@ class Watcher:
         threshold (the margin is measured, see MatchSettings.screen_margin), so the costlier networks are not
         run for it; its shots keep their chips while the track lives, and a later, closer shot has them all
         described. In a crowd of strangers that skips most of the descriptor work."""
+        pending = job.pending
         tracks = list({id(t): t for t, _ in pending}.values())
         chips = np.stack([s.chip for _, s in pending])
-        self.counters.embeds += len(pending)
-        margin = self.match.screen_margin
-        if self._screen is None or margin is None:
+        # The networks run outside the lock (the watcher's thread goes on meanwhile); their results are written
+        # under it. Only this method writes a shot's descriptors and extra chips once it was handed over.
+        margin, screen = self.match.screen_margin, self._screen
+        if screen is None or margin is None:
             extra = [np.stack([s.extra_chips[j] for _, s in pending]) for j in range(len(self.stack.extra))]
-            for (_, shot), d in zip(pending, self.stack.describe(chips, extra), strict=True):
-                shot.descriptor, shot.extra_chips = d, ()
-            self.counters.embeds_fused += len(pending) if self.stack.extra else 0
+            described = self.stack.describe(chips, extra)
+            with self._lock:
+                for (_, shot), d in zip(pending, described, strict=True):
+                    shot.descriptor, shot.extra_chips = d, ()
+                self.counters.embeds += len(pending)
+                self.counters.embeds_fused += len(pending) if self.stack.extra else 0
             return tracks
-        for (_, shot), d in zip(pending, self.stack.embedder.embed(chips), strict=True):
-            shot.first = d
-        near = [
-            t
-            for t in tracks
-            if self._screen.person_distances(fuse(t.first_descriptors())).min() <= self.threshold + margin
-        ]
-        todo = [s for t in near for s in t.shots if s.descriptor is None and s.first is not None]
+        first = self.stack.embedder.embed(chips)
+        with self._lock:
+            self.counters.embeds += len(pending)
+            for (_, shot), d in zip(pending, first, strict=True):
+                shot.first = d
+            limit = self.threshold + margin
+            near = [
+                t
+                for t in tracks
+                if screen.person_distances(fuse(first_descriptors_of(job.shots[id(t)]))).min() <= limit
+            ]
+            todo = [s for t in near for s in job.shots[id(t)] if s.descriptor is None and s.first is not None]
+            extra = [np.stack([s.extra_chips[j] for s in todo]) for j in range(len(self.stack.extra))] if todo else []
         if todo:
-            extra = [np.stack([s.extra_chips[j] for s in todo]) for j in range(len(self.stack.extra))]
-            for shot, d in zip(todo, self.stack.describe_extra(extra, len(todo)), strict=True):
-                assert shot.first is not None
-                shot.descriptor, shot.extra_chips = np.concatenate([shot.first, d]), ()
-            self.counters.embeds_fused += len(todo)
+            rest = self.stack.describe_extra(extra, len(todo))
+            with self._lock:
+                for shot, d in zip(todo, rest, strict=True):
+                    assert shot.first is not None
+                    shot.descriptor, shot.extra_chips = np.concatenate([shot.first, d]), ()
+                self.counters.embeds_fused += len(todo)
         return near
 
-    def _match(self, track: TrackState, now_s: float) -> list[AlertEvent]:
+    def _match(self, track: TrackState, shots: tuple[Shot, ...], now_s: float) -> list[AlertEvent]:
+        """Alerts for the persons ``track`` matches by its described best ``shots``."""
         out = []
-        for cand in self.gallery.match(fuse(track.descriptors()), self.threshold):
+        for cand in self.gallery.match(fuse(descriptors_of(shots)), self.threshold):
             if cand.person_id in track.alerted:
                 continue
             track.alerted.add(cand.person_id)
-            shot = track.best_embedded()
+            shot = best_embedded_of(shots)
             assert shot is not None
             last = self._last_alert_s.get(cand.person_id)
             if last is not None and shot.position_s - last < self.cfg.cooldown_s:
@@ -283,7 +335,6 @@ class Watcher:
                 seen_to_s=now_s,
             )
             self.counters.alerts += 1
-            self.on_alert(event)
             out.append(event)
         return out
 
@@ -293,11 +344,17 @@ class Watcher:
 
     @gallery.setter
     def gallery(self, index: Index) -> None:
-        self._gallery = check_networks(index, self.stack)
-        self._screen = screening(self._gallery)
+        checked = check_networks(index, self.stack)
+        with self._lock:
+            self._gallery, self._screen = checked, screening(checked)
 
     def close(self) -> None:
-        """End of source: drop every live track."""
+        """End of source: finish describing the shots in hand (emitting their alerts), then drop every live
+        track."""
+        if self._describer is not None:
+            describer, self._describer = self._describer, None
+            for event in describer.close():
+                self.on_alert(event)
         self._tracker.close_all()
         self._tracks.clear()
         self._prev = None

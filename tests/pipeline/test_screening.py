@@ -9,7 +9,7 @@ import numpy as np
 
 from izde.config import MatchSettings, PipelineSettings
 from izde.pipeline.tracks import Shot, TrackState
-from izde.pipeline.watcher import Watcher
+from izde.pipeline.watcher import Job, Watcher
 from izde.vision.stack import VisionStack
 from izde.watchlist.fusion import Space, match_gallery
 
@@ -73,13 +73,13 @@ def test_a_track_screened_out_gets_every_shot_described_once_it_comes_near() -> 
     track = TrackState(1, 0.0)
     far = shot(unit(1), 0.5)  # dlib distance sqrt(2) from the person: screened out
     track.shots.append(far)
-    assert w._describe([(track, far)]) == []
+    assert w._describe(Job([(track, far)], {id(track): tuple(track.shots)}, 0.0)) == []
     assert far.first is not None and far.descriptor is None and far.extra_chips and extra.calls == []
     assert (w.counters.embeds, w.counters.embeds_fused) == (1, 0)
     # Two better shots of the person himself: the track's mean comes within threshold + margin.
     near = [shot(person, 0.9), shot(person, 0.8)]
     track.shots[:0] = near
-    assert w._describe([(track, s) for s in near]) == [track]
+    assert w._describe(Job([(track, s) for s in near], {id(track): tuple(track.shots)}, 0.2)) == [track]
     assert extra.calls == [3]  # the earlier shot too, in one batch with the new ones
     assert all(s.descriptor is not None and s.extra_chips == () for s in track.shots)
     assert (w.counters.embeds, w.counters.embeds_fused) == (3, 3)

@@ -244,3 +244,21 @@ def test_strangers_far_from_the_watchlist_are_not_described_by_the_fused_network
     assert any(s.extra_chips for t in w._tracks.values() for s in t.shots)
     w.close()
     assert w._tracks == {}
+
+
+def test_describing_ahead_raises_the_same_alerts_once_each(stack: CachedAnalysis, frames: list[Frame]) -> None:
+    # izde watch describes a frame's shots on a second thread while the next frame is detected.
+    g = gallery(stack, "lin-manuel-miranda.png")
+    inline, expected = watch(stack, g, passages(frames, 0.0, 100.0), cooldown_s=0.0)
+    emitted: list[AlertEvent] = []
+    settings = PipelineSettings(motion="off", cooldown_s=0.0, describe_ahead=True)
+    w = Watcher("stage", stack, g, settings, Settings().match, emitted.append)  # type: ignore[arg-type]
+    returned = [a for f in passages(frames, 0.0, 100.0) for a in w.process(f)]
+    w.close()  # the last frames' alerts come out here
+    assert len(expected) == 4
+    assert [(a.person_id, a.track_id, a.position_s, a.distance) for a in emitted] == [
+        (a.person_id, a.track_id, a.position_s, a.distance) for a in expected
+    ]
+    assert returned == emitted[: len(returned)]  # process() returns what it emitted, on the caller's thread
+    assert w.counters == inline.counters
+    assert w._tracks == {} and not any(t.name == "izde-describer" for t in threading.enumerate())

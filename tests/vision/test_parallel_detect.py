@@ -143,6 +143,9 @@ def test_watch_of_one_source_uses_every_core_unless_told_otherwise() -> None:
     assert one_source(Settings()).vision.threads == 0
     assert one_source(Settings(vision=VisionSettings(threads=1))).vision.threads == 1
     assert one_source(Settings(vision=VisionSettings(threads=3))).vision.threads == 3
+    # ... and describes each frame's shots while the next is detected, unless told otherwise.
+    assert one_source(Settings()).pipeline.describe_ahead and not Settings().pipeline.describe_ahead
+    assert not one_source(Settings(pipeline={"describe_ahead": False})).pipeline.describe_ahead
 
 
 def test_bench_variants_change_vision_settings_too() -> None:
