@@ -74,7 +74,10 @@ class Gate:
         if reason is None and not (self.coarse and self.cfg.busy_scan == "coarse"):
             search = self._since_search + 1 >= self.cfg.search_every
             if search and self._regions(np.concatenate([*self._pending, moved.boxes]), np.zeros((0, 4))).full:
-                return "area"
+                # Decided here for decide() too: the moving areas alone are too large to crop, whatever is tracked
+                # (a crowd's every frame, so the regions are not planned twice).
+                reason = "area"
+                self._frame = (image.shape, position_s, moved.boxes, reason)
         return reason
 
     def _regions(self, motion: np.ndarray, around: np.ndarray) -> RegionPlan:
