@@ -28,7 +28,7 @@ from izde.vision.images import read_image_file
 from izde.vision.protocols import Embedder
 from izde.vision.stack import VisionStack, build_stack
 from izde.vision.types import F32, Image
-from izde.watchlist.enrol import reference_face
+from izde.watchlist.enrol import ReferenceFace, reference_face
 from izde.watchlist.fusion import UNIT_NETWORKS, MatchGallery, Space, dlib_gallery, match_gallery
 from izde.watchlist.index import Gallery, Index
 
@@ -52,7 +52,10 @@ class RunFigures:
 def build_gallery(references: list[Path], stack: VisionStack, settings: Settings) -> MatchGallery:
     """One person per reference photo (named by the file), in each of the stack's networks' spaces."""
     refs = [reference_face(read_image_file(p)[0], p.name, stack, settings.enrolment) for p in references]
-    labels = tuple(p.stem for p in references)
+    return _gallery(tuple(p.stem for p in references), refs, stack)
+
+
+def _gallery(labels: tuple[str, ...], refs: list[ReferenceFace], stack: VisionStack) -> MatchGallery:
     owner = np.arange(len(labels), dtype=np.int32)
     spaces = tuple(
         Space(network, np.stack([r.descriptors[model] for r in refs]), owner, unit=network in UNIT_NETWORKS)
@@ -65,22 +68,25 @@ def watchlist_of(root: Path, people: int, stack: VisionStack, settings: Settings
     """Lin-Manuel Miranda, and ``people - 1`` others from LFW dev-train (each identity's first photo, in name
     order, skipping photos enrolment refuses): a watchlist as long as a deployment's, for what matching and
     the descriptor screening cost grows with."""
-    refs = [root / "video/hamilton/lin-manuel-miranda.png"]
     lfw = root / "lfw-devtrain"
     if people > 1 and not lfw.is_dir():
         raise InvalidInput(f"{lfw} is missing", "a watchlist of more than one person draws on LFW dev-train")
-    for folder in sorted(lfw.iterdir()) if people > 1 else ():
+    photos = [root / "video/hamilton/lin-manuel-miranda.png"]
+    if people > 1:
+        photos += [p for f in sorted(lfw.iterdir()) if (p := min(f.glob("*.jpg"), default=None)) is not None]
+    labels: list[str] = []
+    refs: list[ReferenceFace] = []
+    for photo in photos:
         if len(refs) >= people:
             break
-        photo = min(folder.glob("*.jpg"), default=None)
-        if photo is None:
-            continue
         try:
-            reference_face(read_image_file(photo)[0], photo.name, stack, settings.enrolment)
+            refs.append(reference_face(read_image_file(photo)[0], photo.name, stack, settings.enrolment))
         except EnrolmentRejected:
+            if not labels:
+                raise  # Lin-Manuel Miranda's own reference photo must be enrolled
             continue
-        refs.append(photo)
-    return build_gallery(refs, stack, settings)
+        labels.append(photo.stem)
+    return _gallery(tuple(labels), refs, stack)
 
 
 def run_baseline(video: Path, gallery: Gallery, threshold: float, max_frames: int | None = None) -> RunFigures:

@@ -272,30 +272,22 @@ class Watcher:
         described. In a crowd of strangers that skips most of the descriptor work."""
         pending = job.pending
         tracks = list({id(t): t for t, _ in pending}.values())
-        chips = np.stack([s.chip for _, s in pending])
         # The networks run outside the lock (the watcher's thread goes on meanwhile); their results are written
         # under it. Only this method writes a shot's descriptors and extra chips once it was handed over.
+        first = self.stack.embedder.embed(np.stack([s.chip for _, s in pending]))
         margin, screen = self.match.screen_margin, self._screen
-        if screen is None or margin is None:
-            extra = [np.stack([s.extra_chips[j] for _, s in pending]) for j in range(len(self.stack.extra))]
-            described = self.stack.describe(chips, extra)
-            with self._lock:
-                for (_, shot), d in zip(pending, described, strict=True):
-                    shot.descriptor, shot.extra_chips = d, ()
-                self.counters.embeds += len(pending)
-                self.counters.embeds_fused += len(pending) if self.stack.extra else 0
-            return tracks
-        first = self.stack.embedder.embed(chips)
         with self._lock:
             self.counters.embeds += len(pending)
             for (_, shot), d in zip(pending, first, strict=True):
                 shot.first = d
-            limit = self.threshold + margin
-            near = [
-                t
-                for t in tracks
-                if screen.person_distances(fuse(first_descriptors_of(job.shots[id(t)]))).min() <= limit
-            ]
+            near = tracks
+            if screen is not None and margin is not None:
+                limit = self.threshold + margin
+                near = [
+                    t
+                    for t in tracks
+                    if screen.person_distances(fuse(first_descriptors_of(job.shots[id(t)]))).min() <= limit
+                ]
             todo = [s for t in near for s in job.shots[id(t)] if s.descriptor is None and s.first is not None]
             extra = [np.stack([s.extra_chips[j] for s in todo]) for j in range(len(self.stack.extra))] if todo else []
         if todo:
@@ -304,7 +296,7 @@ class Watcher:
                 for shot, d in zip(todo, rest, strict=True):
                     assert shot.first is not None
                     shot.descriptor, shot.extra_chips = np.concatenate([shot.first, d]), ()
-                self.counters.embeds_fused += len(todo)
+                self.counters.embeds_fused += len(todo) if self.stack.extra else 0
         return near
 
     def _match(self, track: TrackState, shots: tuple[Shot, ...], now_s: float) -> list[AlertEvent]:
