@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -85,6 +86,27 @@ class Broker:
                 await self.nc.drain()
             except Exception:  # a connection already gone has nothing left to drain
                 await self.nc.close()
+
+    async def keys(self, bucket: str) -> list[str]:
+        """The keys of ``bucket`` that hold a message now (a deleted key's marker included: reading it says so).
+
+        ``KeyValue.keys()`` lists through a watcher whose end is judged by a pending count that concurrent
+        writes change, so a listing taken while workers write their states can miss keys, or all of them.
+        The stream's subject list is the server's own snapshot, paged by the server for very large buckets."""
+        stream, prefix = f"KV_{bucket}", f"$KV.{bucket}."
+        keys: list[str] = []
+        while True:
+            request = json.dumps({"subjects_filter": f"{prefix}>", "offset": len(keys)}).encode()
+            reply = json.loads((await self.nc.request(f"$JS.API.STREAM.INFO.{stream}", request, timeout=10)).data)
+            if "error" in reply:
+                raise BrokerError(
+                    f"the NATS server refused to list the {bucket} bucket: {reply['error'].get('description')}",
+                    f"allow $JS.API.STREAM.INFO.{stream} for this role (docs/fleet/nats-server.conf)",
+                )
+            page = list((reply.get("state") or {}).get("subjects") or {})
+            keys += [subject.removeprefix(prefix) for subject in page]
+            if not page or len(keys) >= int(reply.get("total") or 0):
+                return keys
 
     async def pull_jobs(self, kind: str) -> tuple[JetStreamContext.PullSubscription, float]:
         """The workers' consumer of ``kind`` jobs, as the servers declared it, and its lease (ack-wait): the

@@ -7,18 +7,16 @@ and stops them, and stopping this server leaves them running on their workers.""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-from nats.js.errors import NoKeysError
 
 from izde.errors import NotFound
 from izde.fleet.broker import job_subject
 from izde.fleet.messages import Job, SessionJob, SessionSpec, SessionState, StopRequest, WorkerBeat
 from izde.fleet.server import FleetServer
+from izde.fleet.status import describe, read_sessions, read_workers
 from izde.fleet.worker import SESSION_KIND
 from izde.governance.roles import Action
 from izde.runner.base import SessionInfo, WorkerInfo
@@ -102,14 +100,8 @@ class FleetRunner:
         return describe(spec, state, stop, self.server.settings.broker.failover_s)
 
     async def _all(self) -> list[SessionInfo]:
-        broker = self.server.broker
-        assert broker is not None
-        try:
-            keys = [k for k in await broker.sessions.keys() if k.endswith(".spec")]
-        except NoKeysError:
-            return []
-        found = await asyncio.gather(*(self._session(k.split(".")[1]) for k in keys))
-        return sorted((s for s in found if s is not None), key=lambda s: s.started_at, reverse=True)
+        assert self.server.broker is not None
+        return await read_sessions(self.server.broker, self.server.settings.broker.failover_s)
 
     def workers(self) -> list[WorkerInfo]:
         return [
@@ -126,21 +118,8 @@ class FleetRunner:
         ]
 
     async def _workers(self) -> list[WorkerBeat]:
-        broker = self.server.broker
-        assert broker is not None
-        try:
-            keys = await broker.workers.keys()
-        except NoKeysError:
-            return []
-        beats = []
-        for k in keys:
-            try:
-                entry = await broker.workers.get(k)
-            except Exception:  # expired between the listing and the read
-                continue
-            if entry.value:
-                beats.append(WorkerBeat.decode(entry.value))
-        return sorted(beats, key=lambda b: b.name)
+        assert self.server.broker is not None
+        return await read_workers(self.server.broker)
 
     def all(self, organisation_id: str | None = None) -> list[SessionInfo]:
         found = self.server.call(self._all())
@@ -199,33 +178,3 @@ async def request_stop(server: FleetServer, session_id: str, request: StopReques
     assert broker is not None
     await broker.sessions.put(f"s.{session_id}.stop", request.encode())
     return await server.get(f"s.{session_id}.state", SessionState) is None
-
-
-def describe(spec: SessionSpec, state: SessionState | None, stop: StopRequest | None, failover_s: float) -> SessionInfo:
-    if state is None:
-        status, health = ("stopped", "finished") if stop is not None else ("queued", "ok")
-    else:
-        status = state.status
-        stale = datetime.now(UTC) - state.beat_at > timedelta(seconds=failover_s)
-        health = "finished" if status != "running" else ("stalled" if stale else "ok")
-    return SessionInfo(
-        id=spec.session_id,
-        camera=spec.camera,
-        authorisation_id=spec.authorisation_id,
-        started_by=spec.started_by,
-        status=status,
-        health=health,
-        run_id=spec.run_id,
-        started_at=spec.started_at,
-        ended_at=state.beat_at if state is not None and status != "running" else None,
-        frames_read=state.frames_read if state else 0,
-        frames_dropped=state.frames_dropped if state else 0,
-        frames_analysed=state.frames_analysed if state else 0,
-        faces_seen=state.faces_seen if state else 0,
-        tracks_seen=state.tracks_seen if state else 0,
-        alerts=state.alerts if state else 0,
-        error=state.error if state else None,
-        stop_reason=(state.stop_reason if state else None) or (stop.reason if stop and state is None else None),
-        worker=state.worker if state else None,
-        organisation_id=spec.organisation_id,
-    )
