@@ -200,6 +200,16 @@ class PipelineSettings(_Strict):
             "keep the cores busy."
         ),
     )
+    detect_ahead: bool = Field(
+        False,
+        description=(
+            "Where the picture moves everywhere (a crowd, searched whole frame after frame), detect the next "
+            "frame of a file on a second thread while this one is detected, for one camera watched alone "
+            "('izde watch' turns it on unless set): two frames side by side run twice as fast as one frame "
+            "on two threads. The same faces; a guess that the next frame is searched whole that proves wrong "
+            "costs one detection. Off where cameras share the machine (serve, workers), and for live cameras."
+        ),
+    )
     motion: Literal["off", "diff", "mog2"] = Field(
         "diff",
         description=(

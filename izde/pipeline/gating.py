@@ -80,8 +80,12 @@ class Gate:
                 self._frame = (image.shape, position_s, moved.boxes, reason)
         return reason
 
-    def _regions(self, motion: np.ndarray, around: np.ndarray) -> RegionPlan:
-        shape = self._frame[0]
+    def moves_everywhere(self, moved: I32, shape: tuple[int, ...]) -> bool:
+        """Whether a frame of ``shape`` whose moving areas are ``moved`` is too busy to crop: searched whole."""
+        return self._regions(moved, np.zeros((0, 4), np.int32), shape).full
+
+    def _regions(self, motion: np.ndarray, around: np.ndarray, shape: tuple[int, ...] | None = None) -> RegionPlan:
+        shape = shape or self._frame[0]
         pad = self.cfg.motion_pad * shape[0]
         return plan_regions(shape, motion, around, pad, self.cfg.motion_max_area, MIN_REGION_PX)
 

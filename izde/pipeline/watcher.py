@@ -8,21 +8,22 @@ alerted on this camera within the cooldown.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from izde.config import MatchSettings, PipelineSettings
+from izde.pipeline.ahead import DetectAhead
 from izde.pipeline.describer import Describer
 from izde.pipeline.evidence import blur_others, crop_region, others_in
-from izde.pipeline.gating import Gate
+from izde.pipeline.gating import CUT_CHANGED, Gate
 from izde.pipeline.tracks import Shot, TrackState, best_embedded_of, descriptors_of, first_descriptors_of
 from izde.vision.carry import carry, grey
 from izde.vision.images import encode_jpeg
-from izde.vision.motion import build_motion
-from izde.vision.regions import RegionPlan
+from izde.vision.motion import FrameDifference, Shrinker, build_motion
+from izde.vision.regions import RegionPlan, whole
 from izde.vision.stack import VisionStack, coarser
 from izde.vision.tracking import Tracker, iou_matrix
 from izde.vision.types import I32, Faces, Frame, Image
@@ -126,7 +127,10 @@ class Watcher:
         self._tracker = Tracker(max_gap_s=pipeline.track_max_gap_s)
         self._tracks: dict[int, TrackState] = {}
         self._last_alert_s: dict[str, float] = {}  # person -> source position of the last alert on this camera
-        motion = build_motion(pipeline.motion, pipeline.motion_threshold) if continuous else None
+        ahead = pipeline.detect_ahead and pipeline.motion != "off" and continuous
+        # Looking ahead, a frame is shrunk for motion before its turn: the gate's stage then reuses it.
+        shrink = Shrinker() if ahead else None
+        motion = build_motion(pipeline.motion, pipeline.motion_threshold, shrink) if continuous else None
         # Unrelated images (a folder) have no motion between them: each is searched whole.
         self._coarse = coarser(stack.detector)
         self._gate = Gate(pipeline, motion, self._coarse is not None) if motion is not None else None
@@ -137,6 +141,26 @@ class Watcher:
         # guards what both threads touch (the tracks' shots, the counters, the cooldowns, the gallery).
         self._lock = threading.RLock()
         self._describer: Describer[Job, AlertEvent] | None = None
+        self._ahead = DetectAhead(self._detect_whole, self._moves_everywhere) if ahead else None
+        self._difference = FrameDifference(pipeline.motion_threshold, shrink=shrink)
+
+    @property
+    def looks_ahead(self) -> int:
+        """How many frames after the one it is given :meth:`process` wants (``pipeline.detect_ahead``)."""
+        return self._ahead.depth if self._ahead is not None else 0
+
+    def _detect_whole(self, image: Image) -> Faces:
+        return self.stack.find(image, whole(image.shape, "ahead"))
+
+    def _moves_everywhere(self, before: Frame, frame: Frame) -> bool:
+        """Whether ``frame`` will be searched whole for the motion since ``before``: what the gate will find
+        (a guess where it uses a background model, or searches moving areas only every few frames; a wrong
+        guess costs a detection)."""
+        assert self._gate is not None
+        d = self._difference
+        b, scale = d.shrink(frame.image)
+        moved = d.between(d.shrink(before.image)[0], b, scale, frame.image.shape)
+        return moved.changed > CUT_CHANGED or self._gate.moves_everywhere(moved.boxes, frame.image.shape)
 
     def _carried(self, image: Image, position_s: float, whole: bool) -> tuple[np.ndarray, np.ndarray, I32]:
         """Tracks carried onto this frame by optical flow, as (their ids, their boxes), and the predicted boxes
@@ -161,6 +185,17 @@ class Watcher:
         lost[idx[moved.ok]] = False
         return tracks.ids[idx[moved.ok]], moved.boxes[moved.ok], tracks.predicted[lost]
 
+    def _found_ahead(self, frame: Frame, plan: RegionPlan | None, upcoming: Sequence[Frame]) -> Faces | None:
+        """``frame``'s faces if it was detected ahead and is to be searched whole; meanwhile the ``upcoming``
+        frames that the picture's motion says will be searched whole are detected, side by side."""
+        if self._ahead is None or plan is None:
+            return None
+        self._ahead.look(frame, upcoming)
+        if not plan.full:
+            self._ahead.drop(frame)
+            return None
+        return self._ahead.take(frame)
+
     def _with_carried(self, image: Image, found: Faces, ids: np.ndarray, boxes: np.ndarray) -> tuple[Faces, I32]:
         """The detected faces and the carried ones the detector did not also find (the detection counts), all
         aligned and scored; and per face the track it was carried along (-1: detected)."""
@@ -174,13 +209,18 @@ class Watcher:
         self.counters.carried += len(ids)
         return Faces.concat(found, carried), known
 
-    def process(self, frame: Frame) -> list[AlertEvent]:
+    def process(self, frame: Frame, upcoming: Sequence[Frame] = ()) -> list[AlertEvent]:
+        """Analyse ``frame``; ``upcoming``, the frames after it, may be detected meanwhile (see
+        :mod:`izde.pipeline.ahead`). The alerts raised, also given to the sink."""
         plan = None
         whole = self._gate.observe(frame.image, frame.position_s) is not None if self._gate is not None else True
         carried_ids, carried_boxes, searched = self._carried(frame.image, frame.position_s, whole)
         if self._gate is not None:
             plan = self._gate.decide(searched)
-        faces, n_found = self.stack.analyse(frame.image, self.cfg.min_face_px, plan, self._coarse)
+        found = self._found_ahead(frame, plan, upcoming)
+        if found is None:
+            found = self.stack.find(frame.image, plan, self._coarse)
+        faces, n_found = self.stack.finish(frame.image, found, self.cfg.min_face_px)
         faces, known = self._with_carried(frame.image, faces, carried_ids, carried_boxes)
         with self._lock:
             pending = self._take_shots(frame, faces, known, n_found, plan)
@@ -343,6 +383,8 @@ class Watcher:
     def close(self) -> None:
         """End of source: finish describing the shots in hand (emitting their alerts), then drop every live
         track."""
+        if self._ahead is not None:
+            self._ahead.close()
         if self._describer is not None:
             describer, self._describer = self._describer, None
             for event in describer.close():

@@ -43,6 +43,24 @@ class MotionDetector(Protocol):
         ...
 
 
+class Shrinker:
+    """Pictures shrunk to ``width`` pixels wide, grey and blurred, as the motion stages compare them; the last
+    ``keep`` are remembered (by identity, holding the pictures), so a frame looked at ahead of its turn (see
+    :mod:`izde.pipeline.ahead`) is shrunk once. One thread uses an instance."""
+
+    def __init__(self, width: int = 320, keep: int = 4) -> None:
+        self.width, self.keep = width, keep
+        self._memo: list[tuple[Image, tuple[np.ndarray, float]]] = []
+
+    def __call__(self, image: Image) -> tuple[np.ndarray, float]:
+        for seen, shrunk in self._memo:
+            if seen is image:
+                return shrunk
+        shrunk = _small_grey(image, self.width)
+        self._memo = [*self._memo[1 - self.keep :], (image, shrunk)] if self.keep > 0 else []
+        return shrunk
+
+
 def _small_grey(image: Image, width: int) -> tuple[np.ndarray, float]:
     h, w = image.shape[:2]
     scale = min(1.0, width / w)
@@ -77,18 +95,23 @@ class FrameDifference:
 
     name = "diff"
 
-    def __init__(self, threshold: int = 30, width: int = 320, min_area: int = 6) -> None:
-        self.threshold, self.width, self.min_area = threshold, width, min_area
+    def __init__(self, threshold: int = 30, min_area: int = 6, shrink: Shrinker | None = None) -> None:
+        self.threshold, self.min_area = threshold, min_area
+        self.shrink = shrink or Shrinker(keep=0)  # the picture as compared, and the scale it was shrunk by
         self._prev: np.ndarray | None = None
 
     def update(self, image: Image) -> Motion:
-        grey, scale = _small_grey(image, self.width)
+        grey, scale = self.shrink(image)
         prev, self._prev = self._prev, grey
+        return self.between(prev, grey, scale, image.shape)
+
+    def between(self, prev: np.ndarray | None, grey: np.ndarray, scale: float, shape: tuple[int, ...]) -> Motion:
+        """What changed from ``prev`` to ``grey`` (both from :meth:`shrink`) in a frame of ``shape``."""
         if prev is None or prev.shape != grey.shape:
-            h, w = image.shape[:2]
+            h, w = shape[:2]
             return Motion(np.array([[0, 0, w, h]], np.int32), 1.0)
         mask = (cv2.absdiff(grey, prev) > self.threshold).astype(np.uint8)
-        return Motion(_boxes(mask, scale, self.min_area, image.shape), float(mask.mean()))
+        return Motion(_boxes(mask, scale, self.min_area, shape), float(mask.mean()))
 
 
 class BackgroundSubtraction:
@@ -98,14 +121,17 @@ class BackgroundSubtraction:
 
     name = "mog2"
 
-    def __init__(self, threshold: int = 30, width: int = 320, min_area: int = 6, history: int = 50) -> None:
-        self.width, self.min_area = width, min_area
+    def __init__(
+        self, threshold: int = 30, min_area: int = 6, history: int = 50, shrink: Shrinker | None = None
+    ) -> None:
+        self.min_area = min_area
+        self.shrink = shrink or Shrinker(keep=0)
         # MOG2's threshold is a squared Mahalanobis distance; the square of a grey-level step is comparable.
         self._model = cv2.createBackgroundSubtractorMOG2(history, float(threshold * threshold) / 4, False)
         self._first = True
 
     def update(self, image: Image) -> Motion:
-        grey, scale = _small_grey(image, self.width)
+        grey, scale = self.shrink(image)
         mask = (self._model.apply(grey) > 0).astype(np.uint8)
         if self._first:
             self._first = False
@@ -114,10 +140,10 @@ class BackgroundSubtraction:
         return Motion(_boxes(mask, scale, self.min_area, image.shape), float(mask.mean()))
 
 
-def build_motion(kind: MotionKind, threshold: int = 30) -> MotionDetector | None:
+def build_motion(kind: MotionKind, threshold: int = 30, shrink: Shrinker | None = None) -> MotionDetector | None:
     """A new, per-camera motion stage, or None when motion gating is off."""
     if kind == "off":
         return None
     if kind == "diff":
-        return FrameDifference(threshold)
-    return BackgroundSubtraction(threshold)
+        return FrameDifference(threshold, shrink=shrink)
+    return BackgroundSubtraction(threshold, shrink=shrink)

@@ -71,12 +71,18 @@ class VisionStack:
 
         With a ``plan``, faces are searched only in its regions (the whole image when it says so), and in its
         coarse regions by the ``coarse`` detector."""
+        return self.finish(image, self.find(image, plan, coarse), min_face_px)
+
+    def find(self, image: Image, plan: RegionPlan | None = None, coarse: Detector | None = None) -> Faces:
+        """The faces the detector finds where ``plan`` says (everywhere without one): boxes and scores only."""
         if plan is None:
-            found = detect_in_regions(self.detector, image, whole(image.shape, "first"), pool=self.pool)
-        elif not plan.empty():
-            found = detect_in_regions(self.detector, image, plan, coarse, self.pool)
-        else:
-            found = Faces.empty()
+            return detect_in_regions(self.detector, image, whole(image.shape, "first"), pool=self.pool)
+        if not plan.empty():
+            return detect_in_regions(self.detector, image, plan, coarse, self.pool)
+        return Faces.empty()
+
+    def finish(self, image: Image, found: Faces, min_face_px: int = 0) -> tuple[Faces, int]:
+        """``found``'s faces at least ``min_face_px`` wide, aligned and scored; and the count of all of them."""
         keep = found.widths() >= min_face_px
         faces = found.select(keep.nonzero()[0]) if not keep.all() else found
         return self.align(image, faces), len(found)
