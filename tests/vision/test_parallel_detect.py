@@ -139,13 +139,19 @@ def test_threads_setting() -> None:
         DetectPool(1)
 
 
-def test_watch_of_one_source_uses_every_core_unless_told_otherwise() -> None:
-    assert one_source(Settings()).vision.threads == 0
-    assert one_source(Settings(vision=VisionSettings(threads=1))).vision.threads == 1
+def test_watch_of_one_source_spreads_over_the_cores_unless_told_otherwise() -> None:
+    # dlib's detectors cut one frame's search into jobs for every core; BlazeFace's frames run side by side.
+    hog = VisionSettings(detector="hog")
+    assert one_source(Settings(vision=hog)).vision.threads == 0
+    assert one_source(Settings()).vision.threads == 1
+    assert one_source(Settings(vision=VisionSettings(detector="hog", threads=1))).vision.threads == 1
     assert one_source(Settings(vision=VisionSettings(threads=3))).vision.threads == 3
     # ... and describes each frame's shots while the next is detected, unless told otherwise.
     assert one_source(Settings()).pipeline.describe_ahead and not Settings().pipeline.describe_ahead
     assert not one_source(Settings(pipeline={"describe_ahead": False})).pipeline.describe_ahead
+    # ... and detects the next frames of a busy picture side by side, unless told otherwise.
+    assert one_source(Settings()).pipeline.detect_ahead and not Settings().pipeline.detect_ahead
+    assert not one_source(Settings(pipeline={"detect_ahead": False})).pipeline.detect_ahead
 
 
 def test_bench_variants_change_vision_settings_too() -> None:
