@@ -29,7 +29,7 @@ PY
 # default BlazeFace detector and with MMOD (both ONNX, so both run on the GPU; HOG would not), and the live cameras
 # benchmark (four 720p MJPEG crowd cameras in one process).
 IZDE_VISION__ONNX_DEVICE=cuda "$PY" -c "from izde.cli.main import main; main()" bench capacity --data "$DATA" \
-  --also threads=0 --out gpu_capacity_blazeface.json
+  --also threads=0 --also describe_ahead=true,detect_ahead=true --out gpu_capacity_blazeface.json
 IZDE_VISION__ONNX_DEVICE=cuda IZDE_VISION__DETECTOR=mmod "$PY" -c "from izde.cli.main import main; main()" bench capacity --data "$DATA" \
   --out gpu_capacity_mmod.json
 IZDE_VISION__ONNX_DEVICE=cuda "$PY" -c "from izde.cli.main import main; main()" bench cameras --data "$DATA" -n 8 --live 20 \
