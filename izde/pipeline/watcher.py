@@ -142,7 +142,7 @@ class Watcher:
         self._lock = threading.RLock()
         self._describer: Describer[Job, AlertEvent] | None = None
         self._ahead = DetectAhead(self._detect_whole, self._moves_everywhere) if ahead else None
-        self._difference = FrameDifference(pipeline.motion_threshold, shrink=shrink)
+        self._difference = FrameDifference(pipeline.motion_threshold, shrink=shrink)  # for looking ahead
 
     @property
     def looks_ahead(self) -> int:
@@ -213,8 +213,8 @@ class Watcher:
         """Analyse ``frame``; ``upcoming``, the frames after it, may be detected meanwhile (see
         :mod:`izde.pipeline.ahead`). The alerts raised, also given to the sink."""
         plan = None
-        whole = self._gate.observe(frame.image, frame.position_s) is not None if self._gate is not None else True
-        carried_ids, carried_boxes, searched = self._carried(frame.image, frame.position_s, whole)
+        all_of_it = self._gate.observe(frame.image, frame.position_s) is not None if self._gate is not None else True
+        carried_ids, carried_boxes, searched = self._carried(frame.image, frame.position_s, all_of_it)
         if self._gate is not None:
             plan = self._gate.decide(searched)
         found = self._found_ahead(frame, plan, upcoming)
