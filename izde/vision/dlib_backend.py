@@ -11,17 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from izde.vision.dlib_models import FIVE_POINT, MMOD, RESNET, model_file
 from izde.vision.parallel import Split
 from izde.vision.types import CHIP_SIZE, DESCRIPTOR_DIM, F32, Faces, Image
 
 CHIP_PADDING = 0.25
-
-
-@cache
-def _models() -> Any:
-    import face_recognition_models
-
-    return face_recognition_models
 
 
 # dlib's networks keep their activations in the network object and run without the GIL, so two threads
@@ -41,21 +35,21 @@ def _hog() -> Any:
 def _mmod() -> Any:
     import dlib
 
-    return dlib.cnn_face_detection_model_v1(_models().cnn_face_detector_model_location())
+    return dlib.cnn_face_detection_model_v1(str(model_file(MMOD)))
 
 
 @cache
 def _shape_predictor() -> Any:
     import dlib
 
-    return dlib.shape_predictor(_models().pose_predictor_five_point_model_location())
+    return dlib.shape_predictor(str(model_file(FIVE_POINT)))
 
 
 @cache
 def _resnet() -> Any:
     import dlib
 
-    return dlib.face_recognition_model_v1(_models().face_recognition_model_location())
+    return dlib.face_recognition_model_v1(str(model_file(RESNET)))
 
 
 def _exclusive(rects: list[Any]) -> np.ndarray:

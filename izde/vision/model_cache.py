@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +21,7 @@ import onnx
 from platformdirs import user_cache_path
 
 from izde.errors import IzdeError
+from izde.vision.dlib_models import MMOD, RESNET, ModelFileMissing, model_file
 from izde.vision.dlibfile import Network, load_network
 from izde.vision.onnx_export import EXPORT_VERSION, build_mmod, build_resnet
 
@@ -51,15 +51,9 @@ def cache_dir() -> Path:
 def source_path(kind: ModelKind) -> Path:
     """The dlib file shipped by the face_recognition_models package."""
     try:
-        import face_recognition_models as frm
-    except ImportError as e:
-        raise ModelCacheError(
-            "the face_recognition_models package is not installed", "pip install face_recognition_models"
-        ) from e
-    locate: Callable[[], str] = (
-        frm.face_recognition_model_location if kind == "resnet" else frm.cnn_face_detector_model_location
-    )
-    return Path(locate())
+        return model_file(RESNET if kind == "resnet" else MMOD)
+    except ModelFileMissing as e:
+        raise ModelCacheError(e.message, e.hint) from e
 
 
 @lru_cache(maxsize=8)

@@ -101,3 +101,30 @@ def test_models_build_converts_faceres_from_the_fetched_tarball_without_npm(
     assert built["blazeface"]["built"] and built["blazeface"]["source_sha256"] == faceres.HUMAN.sha256
     again = json.loads(CliRunner().invoke(app, ["build", "--json"]).stdout)
     assert [m["built"] for m in again["models"]] == [False, False, False, False]
+
+
+def test_dlibs_files_are_found_where_the_package_says_without_importing_it() -> None:
+    import subprocess
+    import sys
+
+    from izde.vision import dlib_models as dm
+
+    code = (
+        "import sys; from izde.vision import dlib_models as dm; "
+        "print([str(dm.model_file(n)) for n in (dm.RESNET, dm.MMOD, dm.FIVE_POINT)]); "
+        "print('face_recognition_models' in sys.modules, 'pkg_resources' in sys.modules)"
+    )
+    found, imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")[:2]
+    assert imported == "False False"
+    import face_recognition_models as frm
+
+    expected = [
+        frm.face_recognition_model_location(),
+        frm.cnn_face_detector_model_location(),
+        frm.pose_predictor_five_point_model_location(),
+    ]
+    assert found == str([str(Path(p)) for p in expected])
+    with pytest.raises(dm.ModelFileMissing, match="re-install"):
+        dm.model_file("no_such_model.dat")
