@@ -48,7 +48,8 @@ class DetectAhead:
         """``frame`` is being handled: begin detecting those of the ``upcoming`` frames (in order) that will
         likely be searched whole, unless already begun."""
         view = list(upcoming[: self.depth])
-        self._guessed = {k: v for k, v in self._guessed.items() if k in {id(f) for f in view}}
+        in_view = {id(f) for f in view}
+        self._guessed = {k: v for k, v in self._guessed.items() if k in in_view}
         begun = {id(f) for f, _ in self._ahead}
         before = frame
         for f in view:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from izde.config import PipelineSettings
-from izde.vision.motion import MotionDetector
+from izde.vision.motion import Motion, MotionDetector
 from izde.vision.regions import RegionPlan, merge_boxes, plan_regions, track_regions, whole
 from izde.vision.types import I32, Image
 
@@ -71,18 +71,24 @@ class Gate:
         elif moved.changed > CUT_CHANGED:
             reason = "cut"
         self._frame = (image.shape, position_s, moved.boxes, reason)
-        if reason is None and not (self.coarse and self.cfg.busy_scan == "coarse"):
-            search = self._since_search + 1 >= self.cfg.search_every
-            if search and self._regions(np.concatenate([*self._pending, moved.boxes]), np.zeros((0, 4))).full:
-                # Decided here for decide() too: the moving areas alone are too large to crop, whatever is tracked
-                # (a crowd's every frame, so the regions are not planned twice).
-                reason = "area"
-                self._frame = (image.shape, position_s, moved.boxes, reason)
+        search = self._since_search + 1 >= self.cfg.search_every
+        if reason is None and search and self._too_busy(np.concatenate([*self._pending, moved.boxes]), image.shape):
+            # Decided here for decide() too: the moving areas alone are too large to crop, whatever is tracked
+            # (a crowd's every frame, so the regions are not planned twice).
+            reason = "area"
+            self._frame = (image.shape, position_s, moved.boxes, reason)
         return reason
 
-    def moves_everywhere(self, moved: I32, shape: tuple[int, ...]) -> bool:
-        """Whether a frame of ``shape`` whose moving areas are ``moved`` is too busy to crop: searched whole."""
-        return self._regions(moved, np.zeros((0, 4), np.int32), shape).full
+    def moves_everywhere(self, moved: Motion, shape: tuple[int, ...]) -> bool:
+        """Whether a frame of ``shape`` that ``moved`` since the frame before will be searched whole for it, as
+        :meth:`observe` tells it from the same motion: a cut, or moving areas alone too large to crop."""
+        return moved.changed > CUT_CHANGED or self._too_busy(moved.boxes, shape)
+
+    def _too_busy(self, moving: np.ndarray, shape: tuple[int, ...]) -> bool:
+        """Moving areas too large to crop, so the frame is searched whole (unless busy frames get a coarse pass)."""
+        if self.coarse and self.cfg.busy_scan == "coarse":
+            return False
+        return self._regions(moving, np.zeros((0, 4), np.int32), shape).full
 
     def _regions(self, motion: np.ndarray, around: np.ndarray, shape: tuple[int, ...] | None = None) -> RegionPlan:
         shape = shape or self._frame[0]

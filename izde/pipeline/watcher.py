@@ -18,7 +18,7 @@ from izde.config import MatchSettings, PipelineSettings
 from izde.pipeline.ahead import DetectAhead
 from izde.pipeline.describer import Describer
 from izde.pipeline.evidence import blur_others, crop_region, others_in
-from izde.pipeline.gating import CUT_CHANGED, Gate
+from izde.pipeline.gating import Gate
 from izde.pipeline.tracks import Shot, TrackState, best_embedded_of, descriptors_of, first_descriptors_of
 from izde.vision.carry import carry, grey
 from izde.vision.images import encode_jpeg
@@ -142,7 +142,8 @@ class Watcher:
         self._lock = threading.RLock()
         self._describer: Describer[Job, AlertEvent] | None = None
         self._ahead = DetectAhead(self._detect_whole, self._moves_everywhere) if ahead else None
-        self._difference = FrameDifference(pipeline.motion_threshold, shrink=shrink)  # for looking ahead
+        # Looking ahead: the motion between upcoming frames, compared as the gate's stage compares them.
+        self._difference = FrameDifference(pipeline.motion_threshold, shrink=shrink) if ahead else None
 
     @property
     def looks_ahead(self) -> int:
@@ -156,11 +157,11 @@ class Watcher:
         """Whether ``frame`` will be searched whole for the motion since ``before``: what the gate will find
         (a guess where it uses a background model, or searches moving areas only every few frames; a wrong
         guess costs a detection)."""
-        assert self._gate is not None
+        assert self._gate is not None and self._difference is not None
         d = self._difference
         b, scale = d.shrink(frame.image)
         moved = d.between(d.shrink(before.image)[0], b, scale, frame.image.shape)
-        return moved.changed > CUT_CHANGED or self._gate.moves_everywhere(moved.boxes, frame.image.shape)
+        return self._gate.moves_everywhere(moved, frame.image.shape)
 
     def _carried(self, image: Image, position_s: float, whole: bool) -> tuple[np.ndarray, np.ndarray, I32]:
         """Tracks carried onto this frame by optical flow, as (their ids, their boxes), and the predicted boxes

@@ -240,6 +240,15 @@ def test_a_busy_frame_gets_a_coarse_pass_and_its_tracks_at_full_resolution() -> 
         plans.append(gate.plan(small[1], 0.2, tracked))
     assert plans[0].full and plans[0].reason == "area"
     assert not plans[1].full and plans[1].reason == "busy"
+    # Looking ahead, the gate tells from the same motion which of these frames will be searched whole.
+    diff = FrameDifference()
+    diff.update(small[0])
+    moved = diff.update(small[1])
+    guesses = []
+    for busy in ("full", "coarse"):
+        gate = Gate(PipelineSettings(busy_scan=busy, motion_max_area=0.05), FrameDifference(), coarse=True)
+        guesses.append(gate.moves_everywhere(moved, small[1].shape))
+    assert guesses == [True, False]
     assert plans[1].coarse.tolist() == [[0, 0, 1280, 720]]
     assert plans[1].regions.tolist() == track_regions(tracked, 0.75, small[0].shape).tolist()
     # Through the detectors: the coarse pass's faces and the track region's, each face once.
